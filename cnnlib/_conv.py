@@ -1,13 +1,209 @@
-"""Work in progress: being written now (placeholder, replaced before any commit)."""
-def conv1d(*args, **kwargs):
-    raise NotImplementedError
+"""Direct convolution: ``conv1d``, ``conv2d``, ``conv3d`` and their naive references.
+
+Explained in chapter 14 (what convolution is), chapter 18 (standard convolution), chapter 17
+(dilation), chapter 19 (groups), chapter 24 (``'same'`` padding with even kernels) and chapter 31
+(direct vs im2col/Winograd/FFT, chosen with ``method=``).
+
+Like torch, the "convolution" is a cross-correlation (the kernel is not flipped):
+
+.. math:: y[n, c_o, \\mathbf{o}] = b[c_o] + \\sum_{c_i \\in G(c_o)} \\sum_{\\mathbf{k}}
+          w[c_o, c_i \\bmod (C_{in}/g), \\mathbf{k}]\\; x_{pad}[n, c_i, \\mathbf{o}\\cdot s + \\mathbf{k}\\cdot d]
+
+where :math:`G(c_o)` is the block of :math:`C_{in}/g` input channels of ``c_o``'s group.
+One numba kernel with three spatial dims serves all three functions: ``conv1d`` and
+``conv2d`` insert singleton depth/height dims (kernel 1, stride 1, dilation 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._validation import ConvSpec, conv_spec, pad_input
+
+__all__ = ["conv1d", "conv2d", "conv3d", "direct", "conv1d_naive", "conv2d_naive",
+           "conv3d_naive", "convnd_naive"]
 
 
-def conv2d(*args, **kwargs):
-    raise NotImplementedError
+@njit(cache=True, parallel=True)
+def _conv3d_direct_kernel(xp, w, b, sd, sh, sw, dd, dh, dw, groups, out):
+    """Direct 3-D convolution of an already padded input, written into ``out``.
+
+    Assumes C-contiguous float arrays of one dtype: ``xp`` (N, C_in, D, H, W) padded,
+    ``w`` (C_out, C_in/groups, kD, kH, kW), ``b`` (C_out,), ``out`` (N, C_out, oD, oH, oW) whose
+    size matches the arguments (the wrapper computes it with ``conv_output_size``).
+    """
+    n_batch, c_out, o_d, o_h, o_w = out.shape
+    c_in_g, k_d, k_h, k_w = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
+    c_out_g = c_out // groups
+    # one task per output plane (n, co): tasks write disjoint planes, so no races
+    for task in prange(n_batch * c_out):
+        n = task // c_out
+        co = task % c_out
+        g = co // c_out_g                      # group of output channel co
+        plane = out[n, co]
+        plane[:] = b[co]
+        for cl in range(c_in_g):
+            ci = g * c_in_g + cl               # input channel cl of group g
+            # weight-stationary: one kernel tap at a time, swept over the whole output plane
+            for kd in range(k_d):
+                for kh in range(k_h):
+                    for kw in range(k_w):
+                        wv = w[co, cl, kd, kh, kw]
+                        for od in range(o_d):
+                            i_d = od * sd + kd * dd            # input depth under tap kd
+                            for oh in range(o_h):
+                                i_h = oh * sh + kh * dh        # input row under tap kh
+                                row = xp[n, ci, i_d, i_h]
+                                dst = plane[od, oh]
+                                # innermost loop is contiguous in out (and in x when sw == 1)
+                                for ow in range(o_w):
+                                    dst[ow] += wv * row[ow * sw + kw * dw]
+    return out
 
 
-def conv3d(*args, **kwargs):
-    raise NotImplementedError
+def _lift(t: tuple, n: int, fill: int = 1) -> tuple:
+    """Prepend ``3 - n`` entries ``fill`` to a per-dim tuple (1-D/2-D → 3-D)."""
+    return (fill,) * (3 - n) + tuple(t)
 
 
+def direct(spec: ConvSpec) -> np.ndarray:
+    """Run the direct numba kernel on a normalised :class:`ConvSpec`.
+
+    Returns the batched output ``(N, C_out, *out_spatial)`` (the caller removes the batch dim
+    for unbatched input). Used by ``conv{1,2,3}d(method="direct")`` and by the algorithm
+    dispatcher of chapter 31.
+    """
+    n = spec.x.ndim - 2
+    xp = pad_input(spec.x, spec.pad_lo, spec.pad_hi)
+    n_batch, c_in = xp.shape[:2]
+    c_out = spec.w.shape[0]
+    x5 = np.ascontiguousarray(xp.reshape((n_batch, c_in) + _lift(xp.shape[2:], n)))
+    w5 = spec.w.reshape(spec.w.shape[:2] + _lift(spec.w.shape[2:], n))
+    out = np.empty((n_batch, c_out) + _lift(spec.out_spatial, n), dtype=spec.x.dtype)
+    _conv3d_direct_kernel(x5, w5, spec.b, *_lift(spec.stride, n), *_lift(spec.dilation, n),
+                          spec.groups, out)
+    return out.reshape((n_batch, c_out) + spec.out_spatial)
+
+
+def _convnd(input, weight, bias, stride, padding, dilation, groups, method, n: int) -> np.ndarray:
+    """Shared body of ``conv1d``/``conv2d``/``conv3d``: validate, dispatch, unbatch."""
+    fn = f"conv{n}d"
+    if not isinstance(method, str):
+        raise TypeError(f"method={method!r} must be a str such as 'direct', "
+                        f"not {type(method).__name__}")
+    spec = conv_spec(input, weight, bias, stride, padding, dilation, groups, n=n, fn=fn)
+    if method == "direct":
+        out = direct(spec)
+    else:
+        from . import _algorithms  # im2col / winograd / fft / auto (chapter 31)
+        out = _algorithms.run(method, spec, n)
+    return out[0] if spec.unbatched else out
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    input : ndarray, shape (N, C_in, {sp}) or unbatched (C_in, {sp})
+        float32 or float64 (NumPy array or torch tensor).
+    weight : ndarray, shape (C_out, C_in/groups, {ks})
+        Same dtype as ``input``.
+    bias : ndarray, shape (C_out,), optional
+    stride, dilation : int or tuple of {n} ints, > 0
+    padding : int, tuple of {n} ints, 'valid' or 'same'
+        ``'same'`` needs ``stride=1``; when ``dilation*(k-1)`` is odd (even kernels) the extra
+        zero goes at the end, exactly as torch does.
+    groups : int
+        Must divide ``C_in`` and ``C_out``; ``groups=C_in`` is a depthwise convolution.
+    method : str
+        ``"direct"`` (this module's numba kernel) or another algorithm of
+        ``cnnlib._algorithms`` (``"im2col"``, ``"winograd"``, ``"fft"``, ``"auto"``; chapter 31).
+
+    Returns
+    -------
+    ndarray, shape (N, C_out, {osp}) or (C_out, {osp}) for unbatched input
+        Same dtype as ``input``; ``{osp}`` from :func:`cnnlib.conv_output_size`.
+
+    Notes
+    -----
+    .. math:: {osz}
+
+    Raises ``ValueError``/``TypeError`` naming the bad argument (channels not divisible by
+    ``groups``, kernel larger than the padded input, non-positive stride, …).
+"""
+
+_OUT_SIZE = r"L_{out} = \lfloor (L_{in} + p_{lo} + p_{hi} - d(k-1) - 1)/s \rfloor + 1 \text{ per spatial dim}"
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="direct"):
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, method, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="direct"):
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, method, 2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="direct"):
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, method, 3)
+
+
+for _f, _n, _sp, _ks, _osp in ((conv1d, 1, "L", "kL", "L_out"),
+                               (conv2d, 2, "H, W", "kH, kW", "H_out, W_out"),
+                               (conv3d, 3, "D, H, W", "kD, kH, kW", "D_out, H_out, W_out")):
+    _f.__doc__ = (f"{_n}-D convolution (cross-correlation), like ``torch.nn.functional.conv{_n}d``.\n"
+                  + _PARAMS_DOC.format(sp=_sp, ks=_ks, n=_n, osp=_osp, osz=_OUT_SIZE)
+                  + "\n    Explained in chapters 14, 17–19, 24 and 31.\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Naive reference (pure NumPy, one output position at a time) used by the tests and chapter 14.
+# --------------------------------------------------------------------------------------------
+
+def convnd_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Slow reference convolution for any number of spatial dims (``weight.ndim - 2``).
+
+    For every output position, take the dilated window of the padded input and contract it
+    with the weight of each group (``einsum``). Same arguments and result as ``conv{n}d``.
+    """
+    n = np.ndim(weight) - 2
+    if n not in (1, 2, 3):
+        raise ValueError(f"convnd_naive: weight must be 3-, 4- or 5-D, got {np.ndim(weight)}-D")
+    spec = conv_spec(input, weight, bias, stride, padding, dilation, groups, n=n,
+                     fn=f"conv{n}d_naive")
+    xp = pad_input(spec.x, spec.pad_lo, spec.pad_hi)
+    kernel = spec.w.shape[2:]
+    c_in_g, c_out_g = spec.w.shape[1], spec.w.shape[0] // spec.groups
+    out = np.empty((xp.shape[0], spec.w.shape[0]) + spec.out_spatial, dtype=xp.dtype)
+    for pos in np.ndindex(*spec.out_spatial):
+        # window start o*s, taps k*d: slice start : start + d*(k-1) + 1 : d
+        window = xp[(slice(None), slice(None)) + tuple(
+            slice(o * s, o * s + d * (k - 1) + 1, d)
+            for o, s, d, k in zip(pos, spec.stride, spec.dilation, kernel))]
+        for g in range(spec.groups):
+            xs = window[:, g * c_in_g:(g + 1) * c_in_g].reshape(xp.shape[0], -1)
+            ws = spec.w[g * c_out_g:(g + 1) * c_out_g].reshape(c_out_g, -1)
+            out[(slice(None), slice(g * c_out_g, (g + 1) * c_out_g)) + pos] = xs @ ws.T
+    out += spec.b.reshape((1, -1) + (1,) * n)
+    return out[0] if spec.unbatched else out
+
+
+def conv1d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Naive reference for :func:`conv1d` (see :func:`convnd_naive`)."""
+    _check_weight_ndim(weight, 1)
+    return convnd_naive(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Naive reference for :func:`conv2d` (see :func:`convnd_naive`)."""
+    _check_weight_ndim(weight, 2)
+    return convnd_naive(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Naive reference for :func:`conv3d` (see :func:`convnd_naive`)."""
+    _check_weight_ndim(weight, 3)
+    return convnd_naive(input, weight, bias, stride, padding, dilation, groups)
+
+
+def _check_weight_ndim(weight, n: int) -> None:
+    if np.ndim(weight) != n + 2:
+        raise ValueError(f"conv{n}d_naive: weight must be {n + 2}-D, got shape {np.shape(weight)}")

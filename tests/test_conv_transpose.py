@@ -1,0 +1,210 @@
+"""conv_transpose1d/conv_transpose2d (gather kernel) against torch and the scatter reference."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given, settings, strategies as st
+
+import cnnlib
+from cnnlib import _conv_transpose as ct
+
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-12)}
+OURS = {1: cnnlib.conv_transpose1d, 2: cnnlib.conv_transpose2d}
+NAIVE = {1: ct.conv_transpose1d_naive, 2: ct.conv_transpose2d_naive}
+TORCH = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
+
+
+def make(rng, n_batch, c_in, c_out, spatial, kernel, groups, bias, dtype):
+    """Random input, weight (C_in, C_out/groups, *kernel) and bias with O(1) outputs."""
+    x = rng.standard_normal((n_batch, c_in) + tuple(spatial)).astype(dtype)
+    w = (rng.standard_normal((c_in, c_out // groups) + tuple(kernel))
+         / np.sqrt(c_in // groups * np.prod(kernel))).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    return x, w, b
+
+
+def check(n, x, w, b, **kw):
+    """Assert ours and the naive scatter reference equal torch: shape, dtype, values."""
+    tb = None if b is None else torch.from_numpy(b)
+    ref = TORCH[n](torch.from_numpy(x), torch.from_numpy(w), tb, **kw).numpy()
+    for fn in (OURS[n], NAIVE[n]):
+        out = fn(x, w, b, **kw)
+        assert out.shape == ref.shape and out.dtype == x.dtype
+        np.testing.assert_allclose(out, ref, **TOL[x.dtype.type])
+
+
+# ---------------------------------------------------------------- parametrised grids vs torch
+
+@pytest.mark.parametrize("kernel", [(3, 3), (4, 4), (2, 3), (1, 1)])
+@pytest.mark.parametrize("stride", [1, 2, (3, 1)])
+@pytest.mark.parametrize("padding", [0, 1, (2, 0)])
+@pytest.mark.parametrize("output_padding", [0, 1])
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_conv_transpose2d_geometry_grid(kernel, stride, padding, output_padding, dilation):
+    s = stride if isinstance(stride, tuple) else (stride, stride)
+    if output_padding and min(s) <= output_padding and dilation <= output_padding:
+        pytest.skip("output_padding must be smaller than stride or dilation (error test below)")
+    rng = np.random.default_rng(0)
+    x, w, b = make(rng, 2, 3, 4, (6, 5), kernel, 1, True, np.float64)
+    check(2, x, w, b, stride=stride, padding=padding, output_padding=output_padding,
+          dilation=dilation)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c_in, c_out, groups", [(4, 6, 1), (4, 6, 2), (6, 3, 3), (4, 4, 4),
+                                                 (4, 8, 4)])  # last two: depthwise
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("stride, padding, output_padding", [(1, 0, 0), (2, 1, 1), (3, 2, 2)])
+def test_conv_transpose2d_groups_bias_dtype_grid(dtype, c_in, c_out, groups, bias, stride,
+                                                 padding, output_padding):
+    rng = np.random.default_rng(1)
+    x, w, b = make(rng, 2, c_in, c_out, (5, 4), (3, 3), groups, bias, dtype)
+    check(2, x, w, b, stride=stride, padding=padding, output_padding=output_padding, groups=groups)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel, stride, padding, output_padding, groups, dilation", [
+    (3, 1, 0, 0, 1, 1), (4, 2, 1, 0, 2, 1), (4, 2, 1, 1, 1, 1), (3, 3, 0, 2, 4, 1),
+    (3, 1, 2, 1, 1, 2), (1, 2, 0, 1, 2, 1), (5, 4, 3, 3, 1, 3)])
+def test_conv_transpose1d_grid(dtype, kernel, stride, padding, output_padding, groups, dilation):
+    rng = np.random.default_rng(2)
+    x, w, b = make(rng, 2, 4, 4, (7,), (kernel,), groups, True, dtype)
+    check(1, x, w, b, stride=stride, padding=padding, output_padding=output_padding,
+          groups=groups, dilation=dilation)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_unbatched_input_returns_unbatched_output(n):
+    rng = np.random.default_rng(3)
+    x, w, b = make(rng, 1, 2, 3, (4,) * n, (3,) * n, 1, True, np.float64)
+    out = OURS[n](x[0], w, b, stride=2, padding=1, output_padding=1)
+    ref = TORCH[n](torch.from_numpy(x[0]), torch.from_numpy(w), torch.from_numpy(b), stride=2,
+                   padding=1, output_padding=1).numpy()
+    assert out.shape == ref.shape == (3,) + (8,) * n
+    np.testing.assert_allclose(out, ref, **TOL[np.float64])
+    np.testing.assert_allclose(NAIVE[n](x[0], w, b, stride=2, padding=1, output_padding=1), ref,
+                               **TOL[np.float64])
+
+
+def test_is_the_adjoint_of_conv2d():
+    """<conv(x), y> == <x, conv_transpose(y)> for the same weight, stride, padding, dilation."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 9, 8))
+    w = rng.standard_normal((5, 3, 3, 2))
+    kw = dict(stride=2, padding=1, dilation=(1, 2))
+    y = rng.standard_normal(cnnlib.conv2d(x, w, **kw).shape)
+    back = cnnlib.conv_transpose2d(y, w, output_padding=(0, 1), **kw)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.vdot(cnnlib.conv2d(x, w, **kw), y), np.vdot(x, back), rtol=1e-10)
+
+
+def test_hand_computed_stride_2_example():
+    # each input pixel stamps the 2×2 kernel of ones at 2i: no overlap, so a 2× nearest upsample
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    out = cnnlib.conv_transpose2d(x, np.ones((1, 1, 2, 2)), stride=2)
+    np.testing.assert_array_equal(out[0, 0], np.kron(x[0, 0], np.ones((2, 2))))
+
+
+# ---------------------------------------------------------------- hypothesis vs torch and naive
+
+@pytest.mark.parametrize("n", [1, 2])
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_random_configs_match_torch_and_naive(n, data):
+    groups = data.draw(st.integers(1, 3))
+    c_in, c_out = groups * data.draw(st.integers(1, 3)), groups * data.draw(st.integers(1, 3))
+    dims = lambda lo, hi: tuple(data.draw(st.integers(lo, hi)) for _ in range(n))  # noqa: E731
+    spatial, kernel, stride, dilation = dims(1, 6), dims(1, 4), dims(1, 3), dims(1, 3)
+    padding = dims(0, 3)
+    output_padding = tuple(data.draw(st.integers(0, max(s, d) - 1))
+                           for s, d in zip(stride, dilation))
+    out = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, s, p, d, k, op in
+           zip(spatial, stride, padding, dilation, kernel, output_padding)]
+    assume(min(out) > 0)
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    x, w, b = make(np.random.default_rng(data.draw(st.integers(0, 2**16))),
+                   data.draw(st.integers(1, 2)), c_in, c_out, spatial, kernel, groups,
+                   data.draw(st.booleans()), dtype)
+    check(n, x, w, b, stride=stride, padding=padding, output_padding=output_padding,
+          groups=groups, dilation=dilation)
+
+
+# ---------------------------------------------------------------- error paths
+
+X = np.zeros((1, 4, 5, 5))
+W = np.zeros((4, 2, 3, 3))
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: cnnlib.conv_transpose2d(X, W, padding="same"), ValueError,
+     r"padding='same' is not supported"),
+    (lambda: cnnlib.conv_transpose2d(X, W, padding="valid"), ValueError,
+     r"padding='valid' is not supported"),
+    (lambda: cnnlib.conv_transpose2d(X, W, stride=2, output_padding=2), ValueError,
+     r"output_padding=2 must be smaller than either stride=2 or dilation=1"),
+    (lambda: cnnlib.conv_transpose2d(X, W, output_padding=1), ValueError,
+     r"output_padding=1 must be smaller than either stride=1 or dilation=1"),
+    (lambda: cnnlib.conv_transpose2d(X, W, padding=4), ValueError,
+     r"padding=4 is too large"),
+    (lambda: cnnlib.conv_transpose2d(X, W, padding=-1), ValueError,
+     r"padding=-1 must be non-negative"),
+    (lambda: cnnlib.conv_transpose2d(X, W, output_padding=-1), ValueError,
+     r"output_padding=-1 must be non-negative"),
+    (lambda: cnnlib.conv_transpose2d(X, W, stride=0), ValueError, r"stride=0 must be positive"),
+    (lambda: cnnlib.conv_transpose2d(X, W, dilation=(1, 0)), ValueError,
+     r"dilation=\(1, 0\) must be positive"),
+    (lambda: cnnlib.conv_transpose2d(X, W, groups=3), ValueError,
+     r"in_channels=4 is not divisible by groups=3"),
+    (lambda: cnnlib.conv_transpose2d(X, W, groups=0), ValueError, r"groups=0 must be positive"),
+    (lambda: cnnlib.conv_transpose2d(X, np.zeros((3, 2, 3, 3))), ValueError,
+     r"input has 4 channels but weight of shape \(3, 2, 3, 3\) expects 3"),
+    (lambda: cnnlib.conv_transpose2d(np.zeros((5, 5)), W), ValueError,
+     r"conv_transpose2d: input must be 3-D \(unbatched\) or 4-D \(batched\), got 2-D"),
+    (lambda: cnnlib.conv_transpose1d(X, W), ValueError, r"conv_transpose1d: input must be 2-D"),
+    (lambda: cnnlib.conv_transpose2d(X, np.zeros((4, 2, 3))), ValueError, r"weight must be 4-D"),
+    (lambda: cnnlib.conv_transpose2d(X.astype(np.float32), W), TypeError,
+     r"input has dtype float32 but weight has dtype float64"),
+    (lambda: cnnlib.conv_transpose2d(X.astype(np.int64), W), TypeError,
+     r"input has dtype int64; expected float32 or float64"),
+    (lambda: cnnlib.conv_transpose2d(X, W, np.zeros(4, np.float32)), TypeError,
+     r"input has dtype float64 but bias has dtype float32"),
+    (lambda: cnnlib.conv_transpose2d(X, W, np.zeros(4)), ValueError,
+     r"bias must have shape \(2,\), got \(4,\)"),
+    (lambda: cnnlib.conv_transpose2d(X, W, np.zeros(2), groups=2), ValueError,
+     r"bias must have shape \(4,\), got \(2,\)"),
+    (lambda: cnnlib.conv_transpose2d(X, W, stride=(1, 2, 3)), ValueError,
+     r"stride=\(1, 2, 3\) must be an int or a sequence of 2 ints"),
+    (lambda: cnnlib.conv_transpose2d(X, np.zeros((4, 2, 0, 3))), ValueError, r"empty kernel"),
+])
+def test_errors_name_the_argument_and_value(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_torch_raises_on_the_same_bad_configs():
+    """Sanity check that the error grid above mirrors real torch restrictions."""
+    x, w = torch.zeros(1, 4, 5, 5), torch.zeros(4, 2, 3, 3)
+    with pytest.raises(RuntimeError):
+        F.conv_transpose2d(x, w, stride=2, output_padding=2)
+    with pytest.raises(RuntimeError):
+        F.conv_transpose2d(x, w, padding=4)
+    with pytest.raises(TypeError):
+        F.conv_transpose2d(x, w, padding="same")
+
+
+def test_numba_cache_is_reused_by_a_second_process():
+    cnnlib.conv_transpose2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))   # make sure it is cached
+    code = textwrap.dedent("""
+        import numpy as np
+        from cnnlib import _conv_transpose as ct
+        ct.conv_transpose2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))
+        stats = ct._conv_transpose3d_kernel.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    """)
+    hits, misses = map(int, subprocess.run([sys.executable, "-c", code], check=True,
+                                           capture_output=True, text=True).stdout.split())
+    assert hits == 1 and misses == 0
