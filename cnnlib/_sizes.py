@@ -127,13 +127,15 @@ def _pool_out(in_size, kernel_size, stride, padding, dilation, ceil_mode):
     if p > k // 2:
         raise ValueError(f"padding={p} must be at most half of kernel_size={k} (as in torch)")
     span = n + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        raise ValueError(f"kernel_size={k} with dilation={d} (effective {d * (k - 1) + 1}) is larger "
-                         f"than the padded input {n} + 2*{p} = {n + 2 * p}")
     out = (math.ceil(span / s) if ceil_mode else span // s) + 1
     # torch: with ceil_mode, the last window must start inside the input or the left padding
     if ceil_mode and (out - 1) * s >= n + p:
         out -= 1
+    # (with ceil_mode torch keeps a window that sticks out of the padded input, e.g. in_size=1,
+    # kernel_size=2, stride=2 → 1; so the test is on the output size, not on span < 0)
+    if out < 1:
+        raise ValueError(f"kernel_size={k} with dilation={d} (effective {d * (k - 1) + 1}) is larger "
+                         f"than the padded input {n} + 2*{p} = {n + 2 * p}")
     return out
 
 
