@@ -8,6 +8,9 @@ behind the book "Convolutional networks, one interview question at a time".
 from ._conv import conv1d, conv2d, conv3d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from ._cost import conv_macs, conv_params
+from ._counts import conv2d_multiplications
+from ._deform import deform_conv2d
+from ._im2col import col2im, im2col
 from ._interpolate import interpolate
 from ._norm import batch_norm, fuse_conv_bn
 from ._pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, lp_pool2d,
@@ -21,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     # convolutions
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "deform_conv2d", "im2col", "col2im",
     # pooling and resampling
     "max_pool2d", "avg_pool2d", "lp_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
     "max_unpool2d", "interpolate",
@@ -28,5 +32,5 @@ __all__ = [
     "batch_norm", "fuse_conv_bn",
     # calculators
     "conv_output_size", "conv_transpose_output_size", "pool_output_size", "conv_params",
-    "conv_macs", "receptive_field", "summary",
+    "conv_macs", "conv2d_multiplications", "receptive_field", "summary",
 ]

@@ -1,0 +1,258 @@
+"""im2col / col2im and convolution as one matrix multiplication (im2col + GEMM).
+
+``im2col`` copies every receptive field of the input into one column of a matrix; the
+convolution is then a single matrix product ``W (C_out, C_in·kh·kw) @ cols (C_in·kh·kw, L)``
+that BLAS runs near the machine's peak. ``col2im`` is its adjoint: it sums columns back into
+an image (overlapping windows add up), as ``torch.nn.functional.fold`` does.
+Explained in chapter 18 (standard convolution, the im2col view) and chapter 31 (how to
+accelerate convolution).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._sizes import conv_output_size
+from ._validation import as_array, batched, non_negative, positive
+
+
+# ----------------------------------------------------------------------------- kernels
+@njit(cache=True, inline="always")
+def _valid_range(off, stride, size, n_out):
+    """Outputs ``o`` in ``[lo, hi)`` whose input index ``o*stride + off`` lies in ``[0, size)``."""
+    lo = 0 if off >= 0 else (-off + stride - 1) // stride
+    hi = 0 if size - 1 - off < 0 else min(n_out, (size - 1 - off) // stride + 1)
+    return lo, max(lo, hi)
+
+
+@njit(parallel=True, cache=True)
+def _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
+    """Fill ``cols (N, C·kh·kw, ho·wo)`` from the *unpadded* ``x (N, C, H, W)``.
+
+    Padding is virtual: taps that fall outside the input write zeros. Row ``(c·kh + i)·kw + j``
+    of ``cols`` is tap ``(i, j)`` of channel ``c``; column ``oy·wo + ox`` is output pixel
+    ``(oy, ox)`` — the layout of ``torch.nn.functional.unfold``.
+    """
+    n_batch, c_in, h, w = x.shape
+    rows = c_in * kh * kw
+    for r in prange(n_batch * rows):
+        n, row = r // rows, r % rows
+        c, i, j = row // (kh * kw), (row // kw) % kh, row % kw
+        # input column of output ox is ox*sw + (j*dw - pw); only [lo, hi) are inside
+        lo, hi = _valid_range(j * dw - pw, sw, w, wo)
+        for oy in range(ho):
+            iy = oy * sh - ph + i * dh          # input row read by output row oy, tap i
+            dst = cols[n, row, oy * wo:(oy + 1) * wo]
+            if iy < 0 or iy >= h:
+                dst[:] = 0
+                continue
+            dst[:lo] = 0
+            dst[hi:] = 0
+            for ox in range(lo, hi):
+                dst[ox] = x[n, c, iy, ox * sw - pw + j * dw]
+
+
+@njit(parallel=True, cache=True)
+def _col2im2d(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
+    """Sum ``cols (N, C·kh·kw, ho·wo)`` into the zeroed ``out (N, C, H, W)`` (adjoint of im2col).
+
+    One thread per (sample, channel) plane, so no two threads write the same pixel.
+    """
+    n_batch, c_in, h, w = out.shape
+    for nc in prange(n_batch * c_in):
+        n, c = nc // c_in, nc % c_in
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j    # tap (i, j) of channel c
+                lo, hi = _valid_range(j * dw - pw, sw, w, wo)
+                for oy in range(ho):
+                    iy = oy * sh - ph + i * dh
+                    if iy < 0 or iy >= h:
+                        continue
+                    for ox in range(lo, hi):
+                        out[n, c, iy, ox * sw - pw + j * dw] += cols[n, row, oy * wo + ox]
+
+
+# ----------------------------------------------------------------------------- references
+def im2col_naive(x, kernel, stride, pad_lo, pad_hi, dilation, out_spatial):
+    """Reference im2col for any number of spatial dims, one NumPy slice per kernel tap.
+
+    ``x`` is ``(N, C, *spatial)``; returns ``(N, C·prod(kernel), prod(out_spatial))``.
+    """
+    n_batch, c_in = x.shape[:2]
+    widths = [(0, 0), (0, 0)] + list(zip(pad_lo, pad_hi))
+    xp = np.pad(x, widths)
+    taps = list(np.ndindex(*kernel))
+    cols = np.empty((n_batch, c_in, len(taps)) + tuple(out_spatial), dtype=x.dtype)
+    for t, tap in enumerate(taps):
+        # output o reads padded input o*s + tap*d along every dim
+        index = tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
+                      for k, d, o, s in zip(tap, dilation, out_spatial, stride))
+        cols[:, :, t] = xp[(slice(None), slice(None)) + index]
+    return cols.reshape(n_batch, c_in * len(taps), -1)
+
+
+def col2im_naive(cols, output_size, kernel, stride, padding, dilation):
+    """Reference col2im (2-D): pure Python loops over every tap and output pixel."""
+    n_batch, rows, n_cols = cols.shape
+    kh, kw = kernel
+    c_in = rows // (kh * kw)
+    ho = conv_output_size(output_size[0], kh, stride[0], padding[0], dilation[0])
+    wo = conv_output_size(output_size[1], kw, stride[1], padding[1], dilation[1])
+    out = np.zeros((n_batch, c_in) + tuple(output_size), dtype=cols.dtype)
+    for n in range(n_batch):
+        for c in range(c_in):
+            for i in range(kh):
+                for j in range(kw):
+                    for oy in range(ho):
+                        for ox in range(wo):
+                            iy = oy * stride[0] - padding[0] + i * dilation[0]
+                            ix = ox * stride[1] - padding[1] + j * dilation[1]
+                            if 0 <= iy < output_size[0] and 0 <= ix < output_size[1]:
+                                out[n, c, iy, ix] += cols[n, (c * kh + i) * kw + j, oy * wo + ox]
+    return out
+
+
+# ----------------------------------------------------------------------------- public API
+def _window_args(kernel_size, stride, padding, dilation):
+    return (positive(kernel_size, 2, "kernel_size"), positive(stride, 2, "stride"),
+            non_negative(padding, 2, "padding"), positive(dilation, 2, "dilation"))
+
+
+def im2col(input, kernel_size, stride=1, padding=0, dilation=1):
+    r"""Unfold sliding blocks of an image into columns (``torch.nn.functional.unfold``).
+
+    Parameters
+    ----------
+    input : array, shape (N, C, H, W) or unbatched (C, H, W)
+    kernel_size, stride, padding, dilation : int or (int, int)
+        As in ``unfold``. **Departure:** the positional order is the conv order
+        ``(kernel_size, stride, padding, dilation)``, whereas ``unfold`` takes
+        ``(kernel_size, dilation, padding, stride)``; with keywords both are interchangeable.
+
+    Returns
+    -------
+    cols : array, shape (N, C·kh·kw, H_out·W_out) or (C·kh·kw, H_out·W_out)
+        Row ``(c·kh + i)·kw + j`` holds tap ``(i, j)`` of channel ``c``; column
+        ``oy·W_out + ox`` is the receptive field of output pixel ``(oy, ox)``.
+
+    Notes
+    -----
+    With :math:`H_{out} = \lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1`
+    (:func:`cnnlib.conv_output_size`), a convolution is one matrix product
+    ``weight.reshape(C_out, -1) @ cols``. The matrix has :math:`C \cdot k_h k_w` rows — the
+    channel factor is easy to forget. See chapter 18 and chapter 31.
+    """
+    x = as_array(input, "input")
+    x, unbatched = batched(x, 2, "im2col")
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _window_args(kernel_size, stride, padding, dilation)
+    n_batch, c_in, h, w = x.shape
+    ho = conv_output_size(h, kh, sh, ph, dh)
+    wo = conv_output_size(w, kw, sw, pw, dw)
+    cols = np.empty((n_batch, c_in * kh * kw, ho * wo), dtype=x.dtype)
+    _im2col2d(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+    return cols[0] if unbatched else cols
+
+
+def col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    r"""Sum columns back into an image (``torch.nn.functional.fold``), the adjoint of :func:`im2col`.
+
+    Parameters
+    ----------
+    input : array, shape (N, C·kh·kw, L) or unbatched (C·kh·kw, L)
+        ``L`` must equal the number of sliding blocks, ``H_out·W_out``.
+    output_size : int or (int, int)
+        Spatial size ``(H, W)`` of the image.
+    kernel_size, stride, padding, dilation : int or (int, int)
+        As in ``fold`` (same departure in positional order as :func:`im2col`).
+
+    Returns
+    -------
+    image : array, shape (N, C, H, W) or (C, H, W)
+
+    Notes
+    -----
+    Overlapping windows **add up**: ``col2im(im2col(x))`` is ``x`` times the number of
+    windows covering each pixel, not ``x``. ``col2im`` is the transpose of the linear map
+    ``im2col``, which is why transposed convolution is ``col2im(W.T @ x)`` (chapter 32).
+    """
+    cols = as_array(input, "input")
+    if cols.ndim == 2:
+        cols, unbatched = cols[None], True
+    elif cols.ndim == 3:
+        unbatched = False
+    else:
+        raise ValueError(f"col2im: input must be 2-D (unbatched) or 3-D (batched), got "
+                         f"{cols.ndim}-D with shape {tuple(cols.shape)}")
+    (h, w) = positive(output_size, 2, "output_size")
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _window_args(kernel_size, stride, padding, dilation)
+    n_batch, rows, n_cols = cols.shape
+    if rows % (kh * kw):
+        raise ValueError(f"col2im: input.shape[-2]={rows} is not divisible by the kernel's "
+                         f"kh·kw={kh * kw} (kernel_size={(kh, kw)})")
+    ho = conv_output_size(h, kh, sh, ph, dh)
+    wo = conv_output_size(w, kw, sw, pw, dw)
+    if n_cols != ho * wo:
+        raise ValueError(f"col2im: input.shape[-1]={n_cols} but output_size={(h, w)} with "
+                         f"kernel_size={(kh, kw)}, stride={(sh, sw)}, padding={(ph, pw)}, "
+                         f"dilation={(dh, dw)} gives {ho}×{wo}={ho * wo} blocks")
+    out = np.zeros((n_batch, rows // (kh * kw), h, w), dtype=cols.dtype)
+    _col2im2d(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out)
+    return out[0] if unbatched else out
+
+
+# ----------------------------------------------------------------------------- convolution
+def columns(spec, n: int) -> np.ndarray:
+    """im2col matrix ``(N, C_in·prod(k), prod(out))`` of a :class:`~cnnlib._validation.ConvSpec`.
+
+    1×1 kernels with stride 1 and no padding need no copy (a reshape); 1-D is 2-D with
+    ``H = 1``; 2-D uses the numba kernel; 3-D uses :func:`im2col_naive` (one slice per tap).
+    """
+    x = spec.x
+    kernel = spec.w.shape[2:]
+    if (all(k == 1 for k in kernel) and all(s == 1 for s in spec.stride)
+            and not any(spec.pad_lo) and not any(spec.pad_hi)):
+        return x.reshape(x.shape[0], x.shape[1], -1)
+    if n in (1, 2):
+        x4 = x if n == 2 else x[:, :, None, :]
+        def pick(t, fill):          # 1-D → 2-D with a height-1 axis in front
+            return tuple(t) if n == 2 else (fill,) + tuple(t)
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (pick(kernel, 1), pick(spec.stride, 1),
+                                                  pick(spec.pad_lo, 0), pick(spec.dilation, 1))
+        ho, wo = pick(spec.out_spatial, 1)
+        cols = np.empty((x.shape[0], x.shape[1] * kh * kw, ho * wo), dtype=x.dtype)
+        _im2col2d(x4, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+        return cols
+    return im2col_naive(x, kernel, spec.stride, spec.pad_lo, spec.pad_hi, spec.dilation,
+                        spec.out_spatial)
+
+
+def conv_im2col(spec, n: int) -> np.ndarray:
+    r"""Convolution as im2col + one GEMM per group (``method="im2col"``), any ``n`` spatial dims.
+
+    Returns the batched output ``(N, C_out, *out_spatial)`` in the input's dtype.
+
+    Notes
+    -----
+    With ``g`` groups, ``cols`` splits into ``g`` row blocks and the weight into ``g`` row
+    blocks: :math:`Y_g = W_g \, X_g` with :math:`W_g \in \mathbb{R}^{C_{out}/g \times
+    (C_{in}/g) k_h k_w}`. NumPy's ``matmul`` runs the stack of products through BLAS.
+    """
+    return conv_from_columns(columns(spec, n), spec.w, spec.b if spec.has_bias else None,
+                             spec.groups, spec.out_spatial)
+
+
+def conv_from_columns(cols, w, b, groups, out_spatial):
+    """``W_g @ cols_g`` for every sample and group, plus bias: ``(N, C_out, *out_spatial)``.
+
+    ``cols`` is ``(N, C_in·prod(k), L)`` (from im2col, or from deformable sampling), ``w`` is
+    ``(C_out, C_in/g, *k)``; ``b`` may be ``None``.
+    """
+    n_batch, rows, length = cols.shape
+    c_out = w.shape[0]
+    wmat = w.reshape(groups, c_out // groups, rows // groups)
+    out = np.matmul(wmat, cols.reshape(n_batch, groups, rows // groups, length))  # (N, g, K/g, L)
+    out = out.reshape((n_batch, c_out) + tuple(out_spatial))
+    if b is not None:
+        out += b.reshape((c_out,) + (1,) * len(out_spatial))
+    return out

@@ -1,0 +1,210 @@
+"""Winograd minimal filtering: F(2×2, 3×3) and F(4×4, 3×3) convolution (Lavin & Gray, 2016).
+
+An ``m×m`` output tile of a 3×3 convolution needs ``(m+2)²`` multiplications per channel pair
+instead of ``9m²``: 16 instead of 36 for F(2×2, 3×3), 36 instead of 144 for F(4×4, 3×3).
+The price is three linear transforms (input, weight, output) made of additions and
+multiplications by constants, and a larger float32 rounding error for larger tiles.
+Explained in chapter 31 (how to accelerate convolution).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# F(m, 3) in 1-D: y = A^T [(G g) ⊙ (B^T d)], with interpolation points 0, ±1, (±2,) ∞.
+_MATRICES = {
+    2: (np.array([[1, 0, -1, 0],
+                  [0, 1, 1, 0],
+                  [0, -1, 1, 0],
+                  [0, 1, 0, -1]], dtype=np.float64),
+        np.array([[1, 0, 0],
+                  [1 / 2, 1 / 2, 1 / 2],
+                  [1 / 2, -1 / 2, 1 / 2],
+                  [0, 0, 1]], dtype=np.float64),
+        np.array([[1, 1, 1, 0],
+                  [0, 1, -1, -1]], dtype=np.float64)),
+    4: (np.array([[4, 0, -5, 0, 1, 0],
+                  [0, -4, -4, 1, 1, 0],
+                  [0, 4, -4, -1, 1, 0],
+                  [0, -2, -1, 2, 1, 0],
+                  [0, 2, -1, -2, 1, 0],
+                  [0, 4, 0, -5, 0, 1]], dtype=np.float64),
+        np.array([[1 / 4, 0, 0],
+                  [-1 / 6, -1 / 6, -1 / 6],
+                  [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6],
+                  [1 / 24, -1 / 12, 1 / 6],
+                  [0, 0, 1]], dtype=np.float64),
+        np.array([[1, 1, 1, 1, 1, 0],
+                  [0, 1, -1, 2, -2, 0],
+                  [0, 1, 1, 4, 4, 0],
+                  [0, 1, -1, 8, -8, 1]], dtype=np.float64)),
+}
+TILE_SIZES = tuple(_MATRICES)
+
+
+def winograd_matrices(m: int = 4):
+    r"""The transform matrices ``(B^T, G, A^T)`` of F(m, 3), ``m`` in ``(2, 4)``.
+
+    ``B^T`` is ``(m+2)×(m+2)``, ``G`` is ``(m+2)×3``, ``A^T`` is ``m×(m+2)``. In 1-D the
+    ``m`` outputs of a 3-tap correlation of the ``m+2`` inputs ``d`` are
+    :math:`y = A^T[(G g) \odot (B^T d)]`; in 2-D (nesting the 1-D algorithm)
+    :math:`Y = A^T[(G g G^T) \odot (B^T d B)]A`.
+    """
+    if m not in _MATRICES:
+        raise ValueError(f"m={m!r} is not a supported Winograd tile size; expected one of {TILE_SIZES}")
+    return tuple(a.copy() for a in _MATRICES[m])
+
+
+def check_winograd(spec, n: int, name: str = "winograd") -> None:
+    """Raise ``ValueError`` unless the convolution is 2-D, 3×3, stride 1, dilation 1."""
+    kernel = tuple(spec.w.shape[2:])
+    problems = []
+    if n != 2:
+        problems.append(f"it is {n}-D (only conv2d)")
+    if kernel != (3, 3):
+        problems.append(f"kernel_size={kernel} (needs (3, 3))")
+    if any(s != 1 for s in spec.stride):
+        problems.append(f"stride={spec.stride} (needs 1)")
+    if any(d != 1 for d in spec.dilation):
+        problems.append(f"dilation={spec.dilation} (needs 1)")
+    if problems:
+        raise ValueError(f"method={name!r} supports only 3×3 kernels with stride 1 and dilation 1 "
+                         f"in conv2d, but " + ", ".join(problems)
+                         + "; use method='im2col', 'fft', 'direct' or 'auto'")
+
+
+# ----------------------------------------------------------------------------- kernels
+@njit(parallel=True, cache=True)
+def _input_transform(xp, bt, m, th, tw, v):
+    """``v[a·α+b, c, p] = (B^T d B)[a, b]`` for the α×α tile ``d`` of tile ``p`` of channel ``c``.
+
+    ``xp (N, C, th·m+2, tw·m+2)`` is the padded input; tile ``p = (n·th + ty)·tw + tx`` starts at
+    ``(ty·m, tx·m)``. One (sample, channel) plane per task: gather all its tiles, then apply
+    ``B^T`` on each side with the tile index innermost (long loops that vectorise); zero
+    coefficients of ``B^T`` are skipped.
+    """
+    n_batch, c_in = xp.shape[:2]
+    alpha = bt.shape[0]
+    tiles = th * tw
+    for nc in prange(n_batch * c_in):
+        n, c = nc // c_in, nc % c_in
+        d = np.empty((alpha, alpha, tiles), dtype=xp.dtype)
+        t = np.zeros((alpha, alpha, tiles), dtype=xp.dtype)
+        # d[i, j, q] = xp[ty·m + i, tx·m + j] for tile q = ty·tw + tx
+        for i in range(alpha):
+            for j in range(alpha):
+                for ty in range(th):
+                    for tx in range(tw):
+                        d[i, j, ty * tw + tx] = xp[n, c, ty * m + i, tx * m + j]
+        # t[a, j, q] = sum_i B^T[a, i] · d[i, j, q]
+        for a in range(alpha):
+            for i in range(alpha):
+                coef = bt[a, i]
+                if coef != 0:
+                    for j in range(alpha):
+                        for q in range(tiles):
+                            t[a, j, q] += coef * d[i, j, q]
+        # v[a·α+b, c, n·tiles + q] = sum_j B^T[b, j] · t[a, j, q]
+        for a in range(alpha):
+            for b in range(alpha):
+                row = v[a * alpha + b, c, n * tiles:(n + 1) * tiles]
+                row[:] = 0
+                for j in range(alpha):
+                    coef = bt[b, j]
+                    if coef != 0:
+                        for q in range(tiles):
+                            row[q] += coef * t[a, j, q]
+
+
+@njit(parallel=True, cache=True)
+def _output_transform(mm, at, bias, th, tw, out):
+    """``out[n, k, ty·m+u, tx·m+v] = (A^T M A)[u, v] + bias[k]`` for every tile, cropped.
+
+    ``mm (α², C_out, P)`` holds the element-wise products summed over channels, tile ``p`` as in
+    :func:`_input_transform`. One (sample, output channel) plane per task, tiles innermost.
+    """
+    n_batch, c_out, ho, wo = out.shape
+    m, alpha = at.shape
+    tiles = th * tw
+    for nk in prange(n_batch * c_out):
+        n, k = nk // c_out, nk % c_out
+        s = np.zeros((alpha, m, tiles), dtype=out.dtype)
+        r = np.zeros((m, m, tiles), dtype=out.dtype)
+        # s[a, v, q] = sum_b A^T[v, b] · M[a·α+b, k, n·tiles + q]
+        for a in range(alpha):
+            for vv in range(m):
+                for b in range(alpha):
+                    coef = at[vv, b]
+                    if coef != 0:
+                        src = mm[a * alpha + b, k, n * tiles:(n + 1) * tiles]
+                        for q in range(tiles):
+                            s[a, vv, q] += coef * src[q]
+        # r[u, v, q] = sum_a A^T[u, a] · s[a, v, q]
+        for u in range(m):
+            for a in range(alpha):
+                coef = at[u, a]
+                if coef != 0:
+                    for vv in range(m):
+                        for q in range(tiles):
+                            r[u, vv, q] += coef * s[a, vv, q]
+        # out[ty·m + u, tx·m + v] = r[u, v, ty·tw + tx] + bias  (pixels past the edge dropped)
+        for ty in range(th):
+            for u in range(min(m, ho - ty * m)):
+                for tx in range(tw):
+                    for vv in range(min(m, wo - tx * m)):
+                        out[n, k, ty * m + u, tx * m + vv] = r[u, vv, ty * tw + tx] + bias[k]
+
+
+# ----------------------------------------------------------------------------- convolution
+def transform_weight(w: np.ndarray, groups: int, m: int) -> np.ndarray:
+    """``U = G g G^T`` for every filter, laid out ``(α², g, C_out/g, C_in/g)`` for the GEMMs.
+
+    Computed as one matrix product with the Kronecker matrix ``G ⊗ G`` (α² × 9).
+    """
+    c_out, c_g = w.shape[:2]
+    _, g_mat, _ = _MATRICES[m]
+    kron = np.kron(g_mat, g_mat).astype(w.dtype)            # [(a·α+b), (i·3+j)] = G[a,i] G[b,j]
+    u = kron @ w.reshape(c_out * c_g, 9).T                   # (α², C_out·C_in/g)
+    return u.reshape(kron.shape[0], groups, c_out // groups, c_g)
+
+
+def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarray:
+    r"""2-D convolution by Winograd F(m×m, 3×3), ``m`` in ``(2, 4)``; groups and any padding.
+
+    Returns the batched output ``(N, C_out, H_out, W_out)`` in the input's dtype. Raises
+    ``ValueError`` unless the kernel is 3×3 with stride 1 and dilation 1.
+
+    Notes
+    -----
+    The output is cut into ``⌈H_out/m⌉ × ⌈W_out/m⌉`` tiles. With :math:`U = G g G^T` (per
+    filter pair) and :math:`V = B^T d B` (per input tile and channel), the products summed over
+    input channels, :math:`M_{ab} = \sum_c U_{ab}[k, c] V_{ab}[c, p]`, are α² independent
+    matrix products (BLAS); then :math:`Y = A^T M A` per tile. The weights are transformed on
+    every call (nothing is cached).
+    """
+    check_winograd(spec, n, name)
+    if m not in _MATRICES:
+        raise ValueError(f"m={m!r} is not a supported Winograd tile size; expected one of {TILE_SIZES}")
+    x, w, g = spec.x, spec.w, spec.groups
+    bt, _, at = (a.astype(x.dtype) for a in _MATRICES[m])
+    alpha = m + 2
+    n_batch, c_in, h, wd = x.shape
+    c_out = w.shape[0]
+    ho, wo = spec.out_spatial
+    th, tw = math.ceil(ho / m), math.ceil(wo / m)
+    # pad to whole tiles: tile (ty, tx) reads rows ty·m … ty·m+α-1 of the padded input
+    xp = np.zeros((n_batch, c_in, th * m + 2, tw * m + 2), dtype=x.dtype)
+    top, left = spec.pad_lo
+    rows, cols = min(h, th * m + 2 - top), min(wd, tw * m + 2 - left)
+    xp[:, :, top:top + rows, left:left + cols] = x[:, :, :rows, :cols]
+    n_tiles = n_batch * th * tw
+    v = np.empty((alpha * alpha, c_in, n_tiles), dtype=x.dtype)
+    _input_transform(xp, bt, m, th, tw, v)
+    u = transform_weight(w, g, m)                                          # (α², g, K/g, C/g)
+    mm = np.matmul(u, v.reshape(alpha * alpha, g, c_in // g, n_tiles))     # (α², g, K/g, P)
+    out = np.empty((n_batch, c_out, ho, wo), dtype=x.dtype)
+    _output_transform(mm.reshape(alpha * alpha, c_out, n_tiles), at, spec.b, th, tw, out)
+    return out

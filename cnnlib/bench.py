@@ -1,0 +1,180 @@
+"""Benchmark cnnlib's convolution algorithms against torch: ``python -m cnnlib.bench``.
+
+For six ResNet-style layers (batch 1, float32) it prints the median time of every method of
+``cnnlib.conv2d`` and of ``torch.nn.functional.conv2d``, the GFLOP/s (FLOPs = 2 × MACs of the
+direct convolution, whatever the algorithm actually does) and the time ratio cnnlib/torch, at
+1 and 2 threads, plus the geometric mean of the ratios. Used by chapter 31.
+
+Thread counts are fixed per process (OpenBLAS reads ``OPENBLAS_NUM_THREADS`` when NumPy is
+imported), so each thread setting runs in its own subprocess; inside it every method and torch
+are timed round-robin, side by side, so that drifts of the machine hit all of them alike.
+
+BLAS kernels: OpenBLAS (bundled with NumPy) picks its kernels from the CPU, unless the
+environment variable ``OPENBLAS_CORETYPE`` names them. The book's machine sets
+``OPENBLAS_CORETYPE=Haswell`` (AVX2 kernels, ≈ 100 GFLOP/s per core), although its CPU has
+AVX-512, where OpenBLAS' ``SkylakeX`` kernels run about 1.8× faster; torch (oneDNN) always uses
+AVX-512. By default the benchmark keeps the environment as it is; ``--blas-core SkylakeX``
+(or ``auto``: SkylakeX if the CPU reports AVX-512 F/BW/DQ/VL) overrides it for the workers.
+The header of each table prints which kernels ran.
+
+Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core default|auto|NAME``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+LAYERS = [
+    # name, C_in, C_out, H (=W), kernel, stride, padding, groups
+    ("stem 7×7/2, 3→64 @224", 3, 64, 224, 7, 2, 3, 1),
+    ("3×3, 64→64 @56", 64, 64, 56, 3, 1, 1, 1),
+    ("3×3, 128→128 @28", 128, 128, 28, 3, 1, 1, 1),
+    ("3×3, 256→256 @14", 256, 256, 14, 3, 1, 1, 1),
+    ("1×1, 256→64 @56", 256, 64, 56, 1, 1, 0, 1),
+    ("depthwise 3×3, 128 @56", 128, 128, 56, 3, 1, 1, 128),
+]
+METHODS = ("direct", "im2col", "winograd", "fft", "auto")
+
+
+def _avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return all(f" {flag}" in flags for flag in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
+
+
+def _time_round_robin(funcs: dict, budget: float, min_rounds: int, max_rounds: int) -> dict:
+    """Median seconds of each zero-argument callable, timed one after another per round."""
+    for f in funcs.values():          # warm-up: numba compilation / cache load, BLAS threads
+        f()
+    t0 = time.perf_counter()
+    for f in funcs.values():
+        f()
+    per_round = time.perf_counter() - t0
+    rounds = int(max(min_rounds, min(max_rounds, budget / max(per_round, 1e-9))))
+    samples = {name: [] for name in funcs}
+    for _ in range(rounds):
+        for name, f in funcs.items():
+            t = time.perf_counter()
+            f()
+            samples[name].append(time.perf_counter() - t)
+    return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+
+
+def worker(threads: int, quick: bool) -> dict:
+    """Time every layer and method with ``threads`` threads (runs inside the subprocess)."""
+    import numba
+    import numpy as np
+    import torch
+
+    import cnnlib
+    from cnnlib._algorithms import method_for
+    from cnnlib._validation import conv_spec
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    results = []
+    for name, c_in, c_out, h, k, s, p, g in LAYERS:
+        x = rng.standard_normal((1, c_in, h, h), dtype=np.float32)
+        w = rng.standard_normal((c_out, c_in // g, k, k), dtype=np.float32) / math.sqrt(c_in // g * k * k)
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+        spec = conv_spec(x, w, None, s, p, 1, g, 2, "conv2d")
+        funcs = {}
+        for m in METHODS:
+            if m == "winograd" and not (k == 3 and s == 1):
+                continue
+            funcs[m] = (lambda m=m: cnnlib.conv2d(x, w, None, s, p, 1, g, method=m))
+
+        def run_torch():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(tx, tw, None, s, p, 1, g)
+        funcs["torch"] = run_torch
+        ref = run_torch().numpy()
+        for m, f in funcs.items():     # every method must agree with torch before it is timed
+            err = float(np.abs(f() - ref).max() / np.abs(ref).max())
+            if err > 1e-4:
+                raise AssertionError(f"{name}: method {m} differs from torch (rel. error {err:.2e})")
+        times = _time_round_robin(funcs, budget=0.5 if quick else 2.5,
+                                  min_rounds=3 if quick else 7, max_rounds=200)
+        macs = c_out * (c_in // g) * k * k * ((h + 2 * p - k) // s + 1) ** 2
+        results.append({"layer": name, "flops": 2 * macs, "times": times,
+                        "auto": method_for(spec, 2)})
+    return {"threads": threads, "numba_layer": numba.threading_layer(), "results": results,
+            "blas_core": os.environ.get("OPENBLAS_CORETYPE", "unset (OpenBLAS detects the CPU)")}
+
+
+def _geomean(values):
+    values = [v for v in values if v is not None]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def report(run: dict) -> str:
+    """Format one worker's results as a table (ms, GFLOP/s, ratio to torch)."""
+    cols = list(METHODS) + ["torch"]
+    lines = [f"threads = {run['threads']}   (numba layer: {run['numba_layer']}, "
+             f"OPENBLAS_CORETYPE: {run['blas_core']})",
+             f"{'layer':26s} {'':9s}" + "".join(f"{c:>10s}" for c in cols) + "   auto picks"]
+    ratios = {m: [] for m in METHODS}
+    for r in run["results"]:
+        t = r["times"]
+        row_ms = [f"{t[c] * 1e3:10.3f}" if c in t else f"{'—':>10s}" for c in cols]
+        row_gf = [f"{r['flops'] / t[c] / 1e9:10.1f}" if c in t else f"{'—':>10s}" for c in cols]
+        row_ratio = [f"{t[c] / t['torch']:10.2f}" if c in t else f"{'—':>10s}" for c in cols]
+        for m in METHODS:
+            ratios[m].append(t[m] / t["torch"] if m in t else None)
+        lines.append(f"{r['layer']:26s} {'ms':9s}" + "".join(row_ms) + f"   {r['auto']}")
+        lines.append(f"{'':26s} {'GFLOP/s':9s}" + "".join(row_gf))
+        lines.append(f"{'':26s} {'/torch':9s}" + "".join(row_ratio))
+    lines.append(f"{'geometric mean of /torch':36s}"
+                 + "".join(f"{_geomean(ratios[m]):10.2f}" for m in METHODS)
+                 + f"{1.0:10.2f}   (winograd: its 3×3 stride-1 layers only)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnlib.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test)")
+    parser.add_argument("--blas-core", default="default",
+                        help="'default' (keep OPENBLAS_CORETYPE as set), 'auto' (SkylakeX on "
+                             "AVX-512 CPUs) or a core name")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker is not None:
+        print(json.dumps(worker(args.worker, args.quick)))
+        return 0
+    env = dict(os.environ)
+    if args.blas_core == "auto":
+        if _avx512():
+            env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    elif args.blas_core != "default":
+        env["OPENBLAS_CORETYPE"] = args.blas_core
+    print("cnnlib.conv2d(method=...) vs torch.nn.functional.conv2d — batch 1, float32, median times;\n"
+          "GFLOP/s counts FLOPs = 2 × MACs of the direct convolution; /torch = time ratio.\n")
+    summary = {}
+    for t in args.threads:
+        wenv = dict(env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t),
+                    MKL_NUM_THREADS=str(t), NUMBA_NUM_THREADS=str(t))
+        cmd = [sys.executable, "-m", "cnnlib.bench", "--worker", str(t)] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, env=wenv, capture_output=True, text=True)
+        if proc.returncode:
+            print(proc.stderr, file=sys.stderr)
+            return proc.returncode
+        run = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(report(run) + "\n")
+        summary[t] = _geomean([r["times"]["auto"] / r["times"]["torch"] for r in run["results"]])
+    for t, g in summary.items():
+        print(f"geometric-mean time ratio auto/torch at {t} thread(s): {g:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
