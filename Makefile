@@ -1,14 +1,27 @@
 # The two commands of the README:
-#   make book   — build the website into _build/html (creates .venv on first use)
-#   make test   — run every test: cnnlib against torch, and every chapter re-executed by nbval
+#   make book   — build the website into _build/html (strict: any warning fails the build)
+#   make test   — run every test: cnnlib against torch, every chapter re-executed by nbval, and the
+#                 built website loaded in headless Chromium (tests/browser)
 # Both create and use a local virtual environment (.venv) by themselves.
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON   ?= python3
+CHROMIUM ?= /usr/bin/chromium
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+ASSETS   := .web-assets/VERSIONS
+SITE     := _build/html/.built
+# Everything the website is built from: `make site` rebuilds when any of it is newer than the site.
+SITE_SOURCES := _config.yml _toc.yml tools/local_assets.py \
+	$(shell find book cnnlib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.css' -o -name '*.js' \) \
+	        -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: book test test-lib test-book clean
+# Strict build: broken cross-references, missing files and failing cells fail it (-W -n), and
+# --keep-going reports all of them at once; --all re-reads every page (warnings of unchanged pages are
+# reported again, and static files are copied again; executed notebooks come from the cache).
+JB_BUILD := env -u MPLBACKEND $(BIN)/jupyter-book build . --all -W -n --keep-going
+
+.PHONY: book site test test-lib test-book test-site chromium assets colab-cell clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,17 +30,59 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
-	$(BIN)/jupyter-book build . --keep-going
+# MathJax, RequireJS, the widget manager and Font Awesome 4, from the npm registry (not committed).
+$(ASSETS): tools/fetch_web_assets.sh
+	bash tools/fetch_web_assets.sh .web-assets
+assets: $(ASSETS)
+
+book: $(STAMP) $(ASSETS)
+	$(JB_BUILD)
+	touch $(SITE)
 	@echo "Open _build/html/index.html in a browser."
 
-test: test-lib test-book
+# The site, rebuilt only when it is missing or older than its sources (used by the browser test).
+$(SITE): $(STAMP) $(ASSETS) $(SITE_SOURCES)
+	$(JB_BUILD)
+	touch $(SITE)
+site: $(SITE)
+
+test: test-lib test-book test-site
 
 test-lib: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -n 2 -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -n 2 -q --ignore=tests/browser
 
 test-book: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadscope -q book
+
+# The built website in headless Debian Chromium (driven by Playwright's Python driver).
+test-site: $(STAMP) chromium $(SITE)
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -q
+
+# Debian's Chromium (Playwright's own browser download is not used), and a small CJK font so the
+# screenshots show the chapters' Chinese terms instead of boxes. Installed when missing and running
+# as root (as CI does on a fresh machine); otherwise a clear error (or, for the font, a note).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser test..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "error: the browser test needs Chromium at $(CHROMIUM). Install it (Debian/Ubuntu:" \
+	         "sudo apt-get install -y chromium) or point CHROMIUM=/path/to/chromium at one." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	@if [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "note: no Chinese font installed; screenshots show boxes for Chinese (apt-get install fonts-wqy-microhei)."; \
+	  fi; \
+	fi
+
+# Rewrite every chapter's first (Colab install) cell from _config.yml's repository URL.
+colab-cell: $(STAMP)
+	$(BIN)/python tools/colab_cell.py --fix
 
 clean:
 	rm -rf _build

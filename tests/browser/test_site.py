@@ -1,0 +1,297 @@
+"""The website as readers use it: the built site in headless Chromium, with the network cut off.
+
+``make site`` builds the site first when ``_build/html`` is missing or older than its sources (the
+strict build, ``-W -n``). The site is served from 127.0.0.1 and every request to any other host is
+blocked and recorded, as for a reader whose network blocks public CDNs: math must still render and
+no page may even try to load a third-party asset. Each page is checked for console errors, rendered
+math, launch links (Colab, Binder, download .ipynb), alt text, copy buttons, long outputs in a
+scroll box, no dead widgets and no horizontal scrolling at phone width; the search page must find
+"dilation". Screenshots go to ``_build/screenshots/`` (look at them).
+
+Browser: Debian's Chromium (``CHROMIUM``, default ``/usr/bin/chromium``; ``make test`` installs
+it when missing and running as root), driven by Playwright's Python driver — Playwright's own
+browser download is not used. Run: ``make test-site`` (or ``.venv/bin/python -m pytest tests/browser``).
+"""
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import json
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+REPO = CONFIG["repository"]["url"].rstrip("/")
+BRANCH = CONFIG["repository"].get("branch", "main")
+ORG_REPO = urlparse(REPO).path.strip("/")
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}   # a common phone, in CSS pixels
+LONG_OUTPUT_MAX_PX = 500                # taller text outputs must scroll inside their box
+
+
+def toc_files():
+    """Page names in _toc.yml order: the root, then every chapter."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
+PAGES = toc_files()
+CHAPTERS = [f for f in PAGES if (ROOT / f"{f}.ipynb").is_file()]
+
+
+# --- the site, built and served ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def site():
+    """_build/html, (re)built by `make site` if missing or stale."""
+    subprocess.run(["make", "--no-print-directory", "site"], cwd=ROOT, check=True)
+    assert (HTML / "index.html").is_file()
+    return HTML
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test` (installs Debian's chromium "
+                    "as root) or `apt-get install -y chromium`, or set CHROMIUM=/path/to/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page opened in a fresh context that only reaches 127.0.0.1; records what went wrong."""
+
+    def __init__(self, browser, base, viewport):
+        self.context = browser.new_context(viewport=viewport, service_workers="block")
+        self.blocked, self.errors, self.failed = [], [], []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
+        self.base = base
+
+    def _route(self, route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def open(self, path):
+        self.page.goto(f"{self.base}/{path}", wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def check_clean(self, what):
+        assert not self.blocked, f"{what} tried to load third-party assets: {self.blocked}"
+        assert not self.failed, f"{what}: failed requests {self.failed}"
+        assert not self.errors, f"{what}: console errors {self.errors}"
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits = []
+
+    def open_visit(viewport=DESKTOP):
+        v = Visit(browser, server, viewport)
+        visits.append(v)
+        return v
+
+    yield open_visit
+    for v in visits:
+        v.close()
+
+
+def wait_for_math(page):
+    """Wait until MathJax has typeset the page; return (math nodes, rendered, errors)."""
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                           timeout=15000)
+    page.evaluate("() => MathJax.startup.promise")
+    return page.evaluate("""() => {
+        const nodes = [...document.querySelectorAll('article .math')];
+        return [nodes.length,
+                nodes.filter(n => n.querySelector('mjx-container')).length,
+                document.querySelectorAll('mjx-merror').length];
+    }""")
+
+
+def shot(page, name, **kw):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), **kw)
+
+
+# --- static HTML: no third-party assets ----------------------------------------------------------
+
+class _AssetLinks(html.parser.HTMLParser):
+    """URLs a page loads by itself: script/img/iframe/source src, stylesheet/icon/preload href."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "img", "iframe", "source", "video", "audio", "embed") and a.get("src"):
+            self.urls.append(a["src"])
+        if tag == "link" and a.get("href") and not {"canonical", "alternate"} & set((a.get("rel") or "").split()):
+            self.urls.append(a["href"])
+        if tag == "object" and a.get("data"):
+            self.urls.append(a["data"])
+
+
+def test_no_page_references_third_party_assets(site):
+    pages = [p for p in site.rglob("*.html") if "_static" not in p.parts]
+    assert len(pages) >= len(PAGES)
+    offenders = []
+    for path in pages:
+        parser = _AssetLinks()
+        parser.feed(path.read_text(encoding="utf-8"))
+        offenders += [f"{path.relative_to(site)}: {u}" for u in parser.urls
+                      if re.match(r"^(https?:)?//", u)]
+    assert not offenders, "third-party assets (serve them from _static instead):\n" + "\n".join(offenders)
+
+
+def test_local_copies_of_mathjax_requirejs_and_widget_manager_are_served(site):
+    for rel in ("mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
+                "require.min.js", "widgets/embed-amd.js", "font-awesome/css/font-awesome.min.css"):
+        assert (site / "_static" / rel).is_file(), f"_static/{rel} missing (tools/fetch_web_assets.sh)"
+
+
+# --- pages in the browser ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_as_a_reader_sees_it(name, visit):
+    v = visit(DESKTOP)
+    page = v.open(f"{name}.html")
+    slug = name.split("/")[-1]
+    n_math, n_rendered, n_errors = wait_for_math(page)
+    if name in CHAPTERS:
+        assert n_math > 0, f"{name}: no math on the page"
+    assert n_rendered == n_math, f"{name}: {n_math - n_rendered} of {n_math} math nodes not rendered"
+    assert n_errors == 0, f"{name}: {n_errors} MathJax errors"
+
+    # figures: loaded, with alt text
+    images = page.evaluate("""() => [...document.querySelectorAll('article img')].map(
+        i => ({src: i.getAttribute('src'), alt: (i.getAttribute('alt') || '').trim(),
+               loaded: i.complete && i.naturalWidth > 0}))""")
+    for img in images:
+        assert img["loaded"], f"{name}: image {img['src']} did not load"
+        assert img["alt"] and not re.search(r"\.(png|svg|jpe?g)$", img["alt"]), \
+            f"{name}: image {img['src']} has no alt text"
+
+    # code cells are copyable
+    n_code = page.locator("article div.cell div.highlight").count()
+    if n_code:
+        assert page.locator("article button.copybtn").count() >= n_code, f"{name}: code without copy button"
+
+    # long text outputs sit in a scroll box instead of running for pages
+    heights = page.evaluate("""() => [...document.querySelectorAll(
+        'article .cell_output .output pre')].map(e => [e.clientHeight, e.scrollHeight])""")
+    for client, scroll in heights:
+        assert client <= LONG_OUTPUT_MAX_PX, f"{name}: a text output is {client}px tall; long outputs must scroll"
+
+    # no dead widgets: a widget's output is removed from the site; any that is shown is rendered
+    n_views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    if n_views:
+        page.wait_for_selector("article .jupyter-widgets", timeout=10000)
+    assert page.locator("article .widget-slider, article .widget-hslider").count() == 0, \
+        f"{name}: a slider widget is shown on the static site (tag its cell remove-output)"
+    text = page.inner_text("article")
+    assert "google.colab" not in text, f"{name}: the Colab install cell is visible"
+
+    if name in CHAPTERS:
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        colab = f"https://colab.research.google.com/github/{ORG_REPO}/blob/{BRANCH}/{name}.ipynb"
+        binder = f"https://mybinder.org/v2/gh/{ORG_REPO}/{BRANCH}?urlpath=lab/tree/{name}.ipynb"
+        assert colab in hrefs, f"{name}: no Colab launch link {colab}"
+        assert binder in hrefs, f"{name}: no Binder launch link {binder}"
+        download = [h for h in hrefs if h.endswith(f"_sources/{name}.ipynb")]
+        assert download, f"{name}: no .ipynb download link"
+        nb = page.evaluate("url => fetch(url).then(r => r.json())", download[0])
+        assert nb["cells"], f"{name}: the downloadable .ipynb is empty"
+        first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+        assert "google.colab" in "".join(first_code["source"]), \
+            f"{name}: the downloaded notebook lacks the Colab install cell"
+
+    shot(page, f"desktop-{slug}")
+    shot(page, f"desktop-{slug}-full", full_page=True)
+    v.check_clean(name)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_at_phone_width(name, visit):
+    v = visit(PHONE)
+    page = v.open(f"{name}.html")
+    wait_for_math(page)
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1] + 1, f"{name}: the page scrolls sideways at {PHONE['width']}px ({width})"
+    too_wide = page.evaluate("""() => [...document.querySelectorAll('article img')]
+        .filter(i => i.getBoundingClientRect().right > window.innerWidth + 1).map(i => i.src)""")
+    assert not too_wide, f"{name}: images wider than the phone screen: {too_wide}"
+    slug = name.split("/")[-1]
+    shot(page, f"phone-{slug}")
+    figure = page.locator("article .cell_output img").first
+    if figure.count():
+        figure.scroll_into_view_if_needed()
+        shot(page, f"phone-{slug}-figure")
+    v.check_clean(f"{name} (phone)")
+
+
+def test_home_redirects_to_the_introduction(visit):
+    v = visit(DESKTOP)
+    page = v.open("index.html")
+    page.wait_for_url(re.compile(r".*/book/intro\.html$"), timeout=10000)
+    v.check_clean("index.html")
+
+
+def test_search_finds_dilation(visit):
+    v = visit(DESKTOP)
+    page = v.open("search.html?q=dilation")
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    results = page.eval_on_selector_all("#search-results ul.search li a",
+                                        "els => els.map(e => e.getAttribute('href'))")
+    assert any("book/ch" in r for r in results), f"search for 'dilation' found no chapter: {results}"
+    shot(page, "desktop-search-dilation")
+    v.check_clean("search.html")
