@@ -393,12 +393,34 @@ def _base_name(target) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _trace(model):
+def _adaptive_as_step(node, module, torch):
+    """An adaptive pooling whose input size is known (fx ShapeProp) as an ordinary pool.
+
+    With output size = input size it is the identity; when the output size divides the input
+    size it pools windows of ``k = s = in/out``. Returns ``(k, s, p, d)``, or ``None`` (the
+    layer counts as global) for a 1×1 output, uneven windows or unknown shapes.
+    """
+    src = node.args[0] if node.args else None
+    shape_in = getattr(src, "meta", {}).get("tensor_meta") if src is not None else None
+    shape_out = node.meta.get("tensor_meta")
+    if shape_in is None or shape_out is None:
+        return None
+    n = int(type(module).__name__[-2])                  # AdaptiveAvgPool2d → 2 spatial dims
+    hw_in, hw_out = tuple(shape_in.shape[-n:]), tuple(shape_out.shape[-n:])
+    if all(o == 1 for o in hw_out) or any(o == 0 or i % o for i, o in zip(hw_in, hw_out)):
+        return None                                     # global pooling, or uneven windows
+    k = tuple(i // o for i, o in zip(hw_in, hw_out))
+    return k, k, (0,) * n, (1,) * n
+
+
+def _trace(model, example_input=None):
     """Propagate (size, jump, start) through ``model``'s fx graph.
 
     Returns ``(records, states)`` where ``states`` maps every call_module target (qualified
     module name) to the list of its output states, one per call in execution order: a
-    :class:`_State`, ``'global'``, ``'end'`` or ``None``.
+    :class:`_State`, ``'global'``, ``'end'`` or ``None``. With ``example_input`` (a tensor) the
+    graph's shapes are known, and an adaptive pooling with even windows (e.g. VGG16's
+    ``AdaptiveAvgPool2d((7, 7))`` on a 7×7 map, an identity) is treated as the pool it is.
     """
     import torch
     import torch.fx
@@ -409,6 +431,11 @@ def _trace(model):
         raise TypeError(f"model of type {type(model).__name__} cannot be traced by "
                         f"torch.fx.symbolic_trace ({type(exc).__name__}: {exc}); pass a list of "
                         "its conv/pool layers instead") from exc
+    if example_input is not None:
+        from torch.fx.passes.shape_prop import ShapeProp
+
+        with torch.no_grad():
+            ShapeProp(gm).propagate(example_input)
     modules = dict(gm.named_modules())
     states: dict = {}
     module_states: dict = {}
@@ -477,7 +504,16 @@ def _trace(model):
                     state = _step(state, *spec)
                     records.append(_record(node.target, type(module).__name__, spec, state, True))
                 elif kind == "global":
-                    state = _GLOBAL
+                    spec = None
+                    if isinstance(module, (torch.nn.modules.pooling._AdaptiveAvgPoolNd,
+                                           torch.nn.modules.pooling._AdaptiveMaxPoolNd)):
+                        spec = _adaptive_as_step(node, module, torch)
+                    if spec is None:
+                        state = _GLOBAL
+                    else:
+                        state = _step(state, *spec)
+                        records.append(_record(node.target, type(module).__name__, spec, state,
+                                               True))
                 elif kind == "end":
                     state = _END
             elif state == _GLOBAL and kind == "end":

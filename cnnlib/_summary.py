@@ -211,11 +211,7 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
         dtype = params[0].dtype if params and params[0].is_floating_point() else torch.float32
     device = params[0].device if params else torch.device("cpu")
 
-    try:
-        _, states = _trace(model)
-    except (TypeError, ValueError):
-        states = {}
-
+    states: dict = {}      # module name -> receptive-field state of each call (fx propagation)
     names = {m: name for name, m in model.named_modules()}
     rows: list[SummaryRow] = []
     seen: set = set()
@@ -241,13 +237,19 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
                                _macs(module, x, y, torch) if x is not None and y is not None else 0,
                                size, jump))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if not any(True for _ in m.children())]
     modes = {m: m.training for m in model.modules()}
+    handles = []
     try:
         model.eval()
+        example = torch.zeros(input_size, dtype=dtype, device=device)
+        try:   # before the hooks: the shape propagation runs the same modules
+            states.update(_trace(model, example)[1])
+        except (TypeError, ValueError):
+            pass
+        handles = [m.register_forward_hook(hook) for m in model.modules()
+                   if not any(True for _ in m.children())]
         with torch.no_grad():
-            out = model(torch.zeros(input_size, dtype=dtype, device=device))
+            out = model(example)
     finally:
         for h in handles:
             h.remove()

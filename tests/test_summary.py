@@ -185,3 +185,13 @@ def test_text_and_html_rendering():
 def test_errors(model, size, exc, match):
     with pytest.raises(exc, match=match):
         summary(model, size)
+
+
+def test_adaptive_pool_with_even_windows_is_an_ordinary_pool_in_the_rf_column():
+    """VGG16's AdaptiveAvgPool2d((7, 7)) on a 7×7 map is the identity; on 14×14 it pools 2×2/2."""
+    net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d((7, 7)), nn.AdaptiveAvgPool2d(1))
+    same = summary(net, (1, 1, 9, 9)).rows
+    assert [r.rf_size for r in same] == [(3, 3), (3, 3), "global"]
+    halved = summary(net, (1, 1, 16, 16)).rows
+    assert [r.rf_size for r in halved[:2]] == [(3, 3), (4, 4)]
+    assert halved[1].rf_jump == (2, 2)
