@@ -55,7 +55,9 @@ class VGG(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         # skip_init: the 120M FC weights are initialised once, below, not twice
-        linear = lambda i, o: torch.nn.utils.skip_init(nn.Linear, i, o)  # noqa: E731
+        # (on the current default device, so that `with torch.device("meta"):` works too)
+        linear = lambda i, o: torch.nn.utils.skip_init(  # noqa: E731
+            nn.Linear, i, o, device=torch.get_default_device())
         self.classifier = nn.Sequential(
             linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
             linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlib import models
+from cnnlib import models, summary
 
 PUBLISHED = {  # torchvision's documented parameter counts
     "vgg16": 138_357_544,
@@ -137,3 +137,15 @@ def test_initialisation_like_torchvision():
 def test_import_cnnlib_does_not_import_torch():
     code = "import sys, cnnlib; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_vgg16_builds_on_the_meta_device():
+    """FLOPs of VGG16 can be counted without allocating its 553 MB of weights."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = models.vgg16()
+        with FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, 3, 224, 224))
+    assert {p.device.type for p in model.parameters()} == {"meta"}
+    assert counter.get_total_flops() == 2 * summary(models.vgg16(), (1, 3, 224, 224)).total_macs
