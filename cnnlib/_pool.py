@@ -605,7 +605,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                                                    output_size)
     n, c, h, w = x.shape
     out = np.zeros((n * c, o_h * o_w), dtype=x.dtype)
-    _max_unpool2d_kernel(x.reshape(n * c, h * w), ind.reshape(n * c, h * w), out)
+    if o_h * o_w:   # empty planes: nothing to scatter (and the kernel must not write into them)
+        _max_unpool2d_kernel(x.reshape(n * c, h * w), ind.reshape(n * c, h * w), out)
     return _finish(out.reshape(n, c, o_h, o_w), unbatched)
 
 

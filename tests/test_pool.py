@@ -322,6 +322,17 @@ def test_max_unpool2d_hypothesis(cfg, extra):
     np.testing.assert_array_equal(got, want)
 
 
+def test_max_unpool2d_into_empty_planes_writes_nothing():
+    """Default size (1-1)*2 - 2*1 + 2 = 0: torch skips the index check and returns empty planes;
+    the scatter kernel must not run (it would write out of bounds)."""
+    x = rand((1, 64, 1, 1), np.float32)
+    pooled, idx = F.max_pool2d(torch_of(x), 2, 2, 1, return_indices=True)
+    for size in ([0, 1], [1, 0], [0, 0]):
+        want = F.max_unpool2d(pooled, idx, 2, 2, 1, output_size=size)
+        got = cnnlib.max_unpool2d(pooled.numpy(), idx.numpy(), 2, 2, 1, output_size=size)
+        assert got.shape == tuple(want.shape) and got.size == 0
+
+
 # ------------------------------------------------------------------------------ errors
 
 X = rand((1, 2, 6, 6), np.float32)
