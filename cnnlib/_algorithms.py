@@ -6,7 +6,8 @@ Every method computes exactly torch's cross-correlation and returns the batched 
 ============== ===================================================== =====================
 method         algorithm                                             accepts
 ============== ===================================================== =====================
-``direct``     numba loops (:func:`cnnlib._conv.direct`)             everything
+``direct``     numba loops (:func:`cnnlib._conv.direct`; depthwise:  everything
+               :mod:`cnnlib._depthwise`)
 ``im2col``     im2col + one BLAS GEMM per group                      everything
 ``winograd``   Winograd F(4×4, 3×3) (``winograd_f2``: F(2×2, 3×3))   2-D, 3×3, stride 1,
                                                                      dilation 1
@@ -14,32 +15,56 @@ method         algorithm                                             accepts
 ``auto``       :func:`choose_method` (below)                         everything
 ============== ===================================================== =====================
 
+Threads: ``direct`` (and the depthwise kernel) use numba's threads (``numba.set_num_threads``);
+``im2col`` and ``winograd`` run their numba steps (copies, transforms) on the calling thread
+and leave the parallelism to the BLAS GEMMs (``OPENBLAS_NUM_THREADS``, read when NumPy is
+imported) — see :func:`one_numba_thread` for why.
+
 Explained in chapter 31 (how to accelerate convolution).
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+
+import numba
+import numpy as np
 
 METHODS = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
 # Thresholds of the auto rule, measured with ``python -m cnnlib.bench`` on the book's 2-core
-# machine (float32, batch 1); see choose_method.
+# machine (float32, batch 1, OpenBLAS with its AVX2 "Haswell" kernels); see choose_method.
 DIRECT_MAX_CHANNELS_PER_GROUP = 4   # grouped with C_in/g at or below this: direct (depthwise)
 WINOGRAD_MIN_CHANNELS = 16          # C_in/g and C_out/g both at least this for Winograd
 WINOGRAD_MIN_OUTPUT = 16            # ... and H_out, W_out both at least this (enough tiles)
+WINOGRAD_F2_MIN_CHANNELS = 128     # smaller outputs (8 ≤ H_out, W_out < 16): F(2×2, 3×3) when
+WINOGRAD_F2_MIN_OUTPUT = 8          # ... C_in/g and C_out/g are at least 128
 FFT_MIN_KERNEL = 11                 # stride-1 kernels with min(kh, kw) >= this: FFT
 
 
 def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) -> str:
     """The method ``auto`` runs for a layer (a shape-only rule; 1-, 2- or 3-D).
 
-    1. ``groups > 1`` and ``C_in/g ≤ 4`` (depthwise and nearly depthwise): ``"direct"`` — one
-       tiny GEMM per group wastes BLAS, and the numba loop is memory-bound anyway. (Not for
-       ``groups = 1``: the RGB stem, ``C_in = 3``, is 5–10× faster through im2col.)
+    1. ``groups > 1`` and ``C_in/g ≤ 4`` (depthwise and nearly depthwise): ``"direct"``. There
+       is no channel sum worth a GEMM; depthwise layers (``groups = C_in``) run the dedicated
+       kernel of :mod:`cnnlib._depthwise` (3×3, 128 channels @56: ≈ 0.2 ms, within ~1.3× of
+       torch; im2col is ≈ 6× slower). (Not for ``groups = 1``: the RGB stem, ``C_in = 3``, is
+       >10× faster through im2col + GEMM.)
     2. 2-D, 3×3, stride 1, dilation 1, ``C_in/g`` and ``C_out/g ≥ 16``, ``H_out, W_out ≥ 16``:
-       ``"winograd"`` (F(4×4, 3×3): 4× fewer multiplications, the GEMMs still large).
+       ``"winograd"`` (F(4×4, 3×3): 4× fewer multiplications; 64@56 and 128@28 run in
+       ≈ 1.4 ms at 1 thread, ≈ 1.9× faster than im2col; 32@56 0.63 vs 0.89 ms).
+    2b. the same kernels with ``8 ≤ H_out, W_out < 16`` and ``C_in/g, C_out/g ≥ 128``:
+       ``"winograd_f2"`` (F(2×2, 3×3)). At ``H_out = 14`` a 4×4 grid of F(4×4) tiles wastes
+       30 % of its work on the edge and its per-call weight transform (9.4 MB for 256×256
+       filters) costs as much as the multiplications it saves; F(2×2) needs 16 instead of 36
+       transformed weights per filter. Measured 256@14: 1.9 ms vs im2col 2.6 ms (1 thread),
+       ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
+       channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
+       5.3 ms — the weight transform dominates).
     3. stride 1 and every kernel side ``≥ 11``: ``"fft"`` (cost independent of kernel size).
-    4. otherwise ``"im2col"`` (1×1 kernels need no copy at all).
+    4. otherwise ``"im2col"`` (1×1 stride-1 kernels without padding need no copy at all: one
+       GEMM on the input itself).
     """
     c_g, k_g = c_in // groups, c_out // groups
     if groups > 1 and c_g <= DIRECT_MAX_CHANNELS_PER_GROUP:
@@ -48,9 +73,52 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
             and all(d == 1 for d in dilation) and min(c_g, k_g) >= WINOGRAD_MIN_CHANNELS
             and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
         return "winograd"
+    if (len(kernel) == 2 and tuple(kernel) == (3, 3) and all(s == 1 for s in stride)
+            and all(d == 1 for d in dilation) and min(c_g, k_g) >= WINOGRAD_F2_MIN_CHANNELS
+            and min(out_spatial) >= WINOGRAD_F2_MIN_OUTPUT):
+        return "winograd_f2"
     if all(s == 1 for s in stride) and min(kernel) >= FFT_MIN_KERNEL:
         return "fft"
     return "im2col"
+
+
+@contextlib.contextmanager
+def one_numba_thread():
+    """Run the numba kernels inside the ``with`` block on the calling thread only.
+
+    For the numba steps of BLAS-based methods (im2col's copy, Winograd's transforms). NumPy's
+    OpenBLAS and numba each keep a pool of worker threads that spin for a while after a call
+    (OpenBLAS' for ~0.1 s); alternating a multi-threaded numba kernel with a multi-threaded
+    GEMM makes the two pools fight for the cores, and on the book's 2-core machine a 0.02 ms
+    kernel then takes 3–8 ms. Serial numba steps leave the parallelism to BLAS.
+    """
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+_workspace = threading.local()
+
+
+def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised temporary array ``shape`` of ``dtype``, reused across calls.
+
+    For the large intermediates of im2col and Winograd (the column matrix, the transformed
+    tiles, their products), which never leave the function that asks for them. A fresh
+    multi-megabyte array per call costs a page fault per 4 KiB page, because glibc hands
+    freed memory back to the system: that made Winograd @56 2.5× slower in a loop. Each
+    thread keeps the largest buffer it has seen under ``name`` (a few MB for the benchmark
+    layers); the caller must not return the array, nor ask for the same ``name`` twice at once.
+    """
+    size = math.prod(shape)
+    buf = getattr(_workspace, name, None)
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        buf = np.empty(size, dtype=dtype)
+        setattr(_workspace, name, buf)
+    return buf[:size].reshape(shape)
 
 
 def method_for(spec, n: int) -> str:

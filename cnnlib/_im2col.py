@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._algorithms import one_numba_thread, scratch
 from ._sizes import conv_output_size
 from ._validation import as_array, batched, non_negative, positive
 
@@ -25,21 +26,42 @@ def _valid_range(off, stride, size, n_out):
     return lo, max(lo, hi)
 
 
-@njit(parallel=True, cache=True)
-def _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
-    """Fill ``cols (N, C·kh·kw, ho·wo)`` from the *unpadded* ``x (N, C, H, W)``.
+def _phases(x: np.ndarray, sw: int) -> np.ndarray:
+    """``xs (N, C, sw, H, ⌈W/sw⌉)`` with ``xs[n, c, r, y, q] = x[n, c, y, q·sw + r]``.
 
-    Padding is virtual: taps that fall outside the input write zeros. Row ``(c·kh + i)·kw + j``
-    of ``cols`` is tap ``(i, j)`` of channel ``c``; column ``oy·wo + ox`` is output pixel
-    ``(oy, ox)`` — the layout of ``torch.nn.functional.unfold``.
+    Splitting the columns by their remainder mod ``sw`` turns every strided row read of
+    im2col into a contiguous one; for ``sw = 1`` it is a view of ``x``.
     """
-    n_batch, c_in, h, w = x.shape
+    if sw == 1:
+        return np.ascontiguousarray(x)[:, :, None]
+    n, c, h, w = x.shape
+    xs = np.zeros((n, c, sw, h, -(-w // sw)), dtype=x.dtype)
+    for r in range(min(sw, w)):
+        cols = x[:, :, :, r::sw]
+        xs[:, :, r, :, :cols.shape[3]] = cols
+    return xs
+
+
+@njit(parallel=True, cache=True)
+def _im2col2d(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
+    """Fill ``cols (N, C·kh·kw, ho·wo)`` from the *unpadded* input of width ``w``.
+
+    The input comes split by :func:`_phases`: ``xs (N, C, sw, H, ⌈w/sw⌉)`` holds input column
+    ``q·sw + r`` at ``[..., r, :, q]``. Padding is virtual: taps that fall outside the input
+    write zeros. Row ``(c·kh + i)·kw + j`` of ``cols`` is tap ``(i, j)`` of channel ``c``;
+    column ``oy·wo + ox`` is output pixel ``(oy, ox)`` — the layout of
+    ``torch.nn.functional.unfold``.
+    """
+    n_batch, c_in, h = xs.shape[0], xs.shape[1], xs.shape[3]
     rows = c_in * kh * kw
     for r in prange(n_batch * rows):
         n, row = r // rows, r % rows
         c, i, j = row // (kh * kw), (row // kw) % kh, row % kw
-        # input column of output ox is ox*sw + (j*dw - pw); only [lo, hi) are inside
-        lo, hi = _valid_range(j * dw - pw, sw, w, wo)
+        off = j * dw - pw
+        # input column of output ox is ox*sw + off; only ox in [lo, hi) are inside the input
+        lo, hi = _valid_range(off, sw, w, wo)
+        # ... and it sits in phase off mod sw at position ox + off // sw: contiguous in ox
+        phase, shift = off % sw, off // sw
         for oy in range(ho):
             iy = oy * sh - ph + i * dh          # input row read by output row oy, tap i
             dst = cols[n, row, oy * wo:(oy + 1) * wo]
@@ -48,8 +70,8 @@ def _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
                 continue
             dst[:lo] = 0
             dst[hi:] = 0
-            for ox in range(lo, hi):
-                dst[ox] = x[n, c, iy, ox * sw - pw + j * dw]
+            if hi > lo:                         # one slice copy (vectorised, no index checks)
+                dst[lo:hi] = xs[n, c, phase, iy, lo + shift:hi + shift]
 
 
 @njit(parallel=True, cache=True)
@@ -150,7 +172,7 @@ def im2col(input, kernel_size, stride=1, padding=0, dilation=1):
     ho = conv_output_size(h, kh, sh, ph, dh)
     wo = conv_output_size(w, kw, sw, pw, dw)
     cols = np.empty((n_batch, c_in * kh * kw, ho * wo), dtype=x.dtype)
-    _im2col2d(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+    _im2col2d(_phases(x, sw), w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
     return cols[0] if unbatched else cols
 
 
@@ -202,11 +224,13 @@ def col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
 
 
 # ----------------------------------------------------------------------------- convolution
-def columns(spec, n: int) -> np.ndarray:
+def columns(spec, n: int, out=None) -> np.ndarray:
     """im2col matrix ``(N, C_in·prod(k), prod(out))`` of a :class:`~cnnlib._validation.ConvSpec`.
 
     1×1 kernels with stride 1 and no padding need no copy (a reshape); 1-D is 2-D with
     ``H = 1``; 2-D uses the numba kernel; 3-D uses :func:`im2col_naive` (one slice per tap).
+    ``out``, if given, is called with the 1-/2-D matrix's shape and returns the array to fill
+    (:func:`conv_im2col` passes a reused workspace).
     """
     x = spec.x
     kernel = spec.w.shape[2:]
@@ -220,8 +244,9 @@ def columns(spec, n: int) -> np.ndarray:
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (pick(kernel, 1), pick(spec.stride, 1),
                                                   pick(spec.pad_lo, 0), pick(spec.dilation, 1))
         ho, wo = pick(spec.out_spatial, 1)
-        cols = np.empty((x.shape[0], x.shape[1] * kh * kw, ho * wo), dtype=x.dtype)
-        _im2col2d(x4, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+        shape = (x.shape[0], x.shape[1] * kh * kw, ho * wo)
+        cols = np.empty(shape, dtype=x.dtype) if out is None else out(shape)
+        _im2col2d(_phases(x4, sw), x4.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
         return cols
     return im2col_naive(x, kernel, spec.stride, spec.pad_lo, spec.pad_hi, spec.dilation,
                         spec.out_spatial)
@@ -238,7 +263,9 @@ def conv_im2col(spec, n: int) -> np.ndarray:
     blocks: :math:`Y_g = W_g \, X_g` with :math:`W_g \in \mathbb{R}^{C_{out}/g \times
     (C_{in}/g) k_h k_w}`. NumPy's ``matmul`` runs the stack of products through BLAS.
     """
-    return conv_from_columns(columns(spec, n), spec.w, spec.b if spec.has_bias else None,
+    with one_numba_thread():      # the GEMM is BLAS' to parallelise
+        cols = columns(spec, n, out=lambda shape: scratch("im2col_cols", shape, spec.x.dtype))
+    return conv_from_columns(cols, spec.w, spec.b if spec.has_bias else None,
                              spec.groups, spec.out_spatial)
 
 

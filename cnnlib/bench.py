@@ -7,7 +7,9 @@ direct convolution, whatever the algorithm actually does) and the time ratio cnn
 
 Thread counts are fixed per process (OpenBLAS reads ``OPENBLAS_NUM_THREADS`` when NumPy is
 imported), so each thread setting runs in its own subprocess; inside it every method and torch
-are timed round-robin, side by side, so that drifts of the machine hit all of them alike.
+are timed side by side in interleaved rounds, each as a block of calls after a short pause
+(see :func:`_time_blocks`: the pause keeps one library's idle-spinning threads from slowing
+down the next one's, which would distort the 2-thread figures).
 
 BLAS kernels: OpenBLAS (bundled with NumPy) picks its kernels from the CPU, unless the
 environment variable ``OPENBLAS_CORETYPE`` names them. The book's machine sets
@@ -18,6 +20,7 @@ AVX-512. By default the benchmark keeps the environment as it is; ``--blas-core 
 The header of each table prints which kernels ran.
 
 Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core default|auto|NAME``.
+A full run (both thread counts) takes about two minutes on the book's machine.
 """
 from __future__ import annotations
 
@@ -50,21 +53,34 @@ def _avx512() -> bool:
     return all(f" {flag}" in flags for flag in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
 
 
-def _time_round_robin(funcs: dict, budget: float, min_rounds: int, max_rounds: int) -> dict:
-    """Median seconds of each zero-argument callable, timed one after another per round."""
-    for f in funcs.values():          # warm-up: numba compilation / cache load, BLAS threads
+def _time_blocks(funcs: dict, rounds: int, block: float, settle: float) -> dict:
+    """Median seconds per call of each zero-argument callable.
+
+    Every round times each callable in turn, as a block of consecutive calls lasting about
+    ``block`` seconds, preceded by a pause of ``settle`` seconds and one untimed call. Why
+    blocks and pauses: torch (OpenMP), numba (OpenMP) and OpenBLAS each keep their own worker
+    threads, which spin for a while after a call (OpenBLAS' for ~0.1 s). With 2 threads on
+    2 cores, a method timed right after another library's call shares the cores with those
+    spinning threads and runs several times slower — a measurement artefact that would penalise
+    whichever side runs second. The pause lets the other libraries' threads go to sleep; within
+    a block each method pays only for its own threads (as it would in a loop of its own).
+    Rounds interleave the methods, so that drifts of the machine hit all of them alike.
+    """
+    per_call = {}
+    for name, f in funcs.items():     # warm-up: numba compilation / cache load, BLAS threads
         f()
-    t0 = time.perf_counter()
-    for f in funcs.values():
+        t0 = time.perf_counter()
         f()
-    per_round = time.perf_counter() - t0
-    rounds = int(max(min_rounds, min(max_rounds, budget / max(per_round, 1e-9))))
+        per_call[name] = time.perf_counter() - t0
     samples = {name: [] for name in funcs}
     for _ in range(rounds):
         for name, f in funcs.items():
-            t = time.perf_counter()
+            time.sleep(settle)
             f()
-            samples[name].append(time.perf_counter() - t)
+            for _ in range(int(min(50, max(2, block / max(per_call[name], 1e-9))))):
+                t0 = time.perf_counter()
+                f()
+                samples[name].append(time.perf_counter() - t0)
     return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
 
 
@@ -102,8 +118,8 @@ def worker(threads: int, quick: bool) -> dict:
             err = float(np.abs(f() - ref).max() / np.abs(ref).max())
             if err > 1e-4:
                 raise AssertionError(f"{name}: method {m} differs from torch (rel. error {err:.2e})")
-        times = _time_round_robin(funcs, budget=0.5 if quick else 2.5,
-                                  min_rounds=3 if quick else 7, max_rounds=200)
+        times = _time_blocks(funcs, rounds=2 if quick else 5, block=0.02 if quick else 0.08,
+                             settle=0.05 if quick else 0.12)
         macs = c_out * (c_in // g) * k * k * ((h + 2 * p - k) // s + 1) ** 2
         results.append({"layer": name, "flops": 2 * macs, "times": times,
                         "auto": method_for(spec, 2)})
@@ -141,7 +157,8 @@ def report(run: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="thread counts, one subprocess each (default: 1 2)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test)")
     parser.add_argument("--blas-core", default="default",
                         help="'default' (keep OPENBLAS_CORETYPE as set), 'auto' (SkylakeX on "

@@ -133,7 +133,12 @@ def test_auto_rule_on_the_benchmark_layers():
     assert choose_method(3, 64, (7, 7), (2, 2), one, 1, (112, 112)) == "im2col"
     assert choose_method(64, 64, (3, 3), one, one, 1, (56, 56)) == "winograd"
     assert choose_method(128, 128, (3, 3), one, one, 1, (28, 28)) == "winograd"
-    assert choose_method(256, 256, (3, 3), one, one, 1, (14, 14)) == "im2col"
+    assert choose_method(256, 256, (3, 3), one, one, 1, (14, 14)) == "winograd_f2"
+    assert choose_method(512, 512, (3, 3), one, one, 1, (7, 7)) == "im2col"
+    assert choose_method(64, 64, (3, 3), one, one, 1, (14, 14)) == "im2col"
+    assert choose_method(256, 256, (3, 3), (2, 2), one, 1, (14, 14)) == "im2col"
+    assert choose_method(256, 256, (3, 3), one, one, 2, (14, 14)) == "winograd_f2"
+    assert choose_method(256, 256, (3, 3), one, one, 4, (14, 14)) == "im2col"   # 64 per group
     assert choose_method(256, 64, (1, 1), one, one, 1, (56, 56)) == "im2col"
     assert choose_method(128, 128, (3, 3), one, one, 128, (56, 56)) == "direct"
     assert choose_method(16, 16, (13, 13), one, one, 1, (64, 64)) == "fft"
@@ -221,3 +226,62 @@ def test_counts_errors():
         conv2d_multiplications("direct", (1, 3, 2, 8), (4, 3, 3, 3))
     with pytest.raises(ValueError, match="stride=0"):
         conv2d_multiplications("direct", (1, 3, 8, 8), (4, 3, 3, 3), stride=0)
+
+
+# ------------------------------------------------------------------------- fast paths of chapter 31
+def test_hard_coded_f4_transforms_equal_the_matrices():
+    import numba
+    from cnnlib._winograd import _at4, _bt4
+    bt, _, at = winograd_matrices(4)
+    rng = np.random.default_rng(9)
+    for dtype in (np.float32, np.float64):
+        d = rng.standard_normal(6).astype(dtype)
+        np.testing.assert_allclose(_bt4(*d), bt @ d.astype(np.float64), **TOL[dtype])
+        np.testing.assert_allclose(_at4(*d), at @ d.astype(np.float64), **TOL[dtype])
+        for f in (_bt4, _at4):                           # no silent float64 promotion
+            sig = [s for s in f.nopython_signatures if s.args[0] == numba.from_dtype(dtype)]
+            assert {str(t) for t in sig[0].return_type} == {str(numba.from_dtype(dtype))}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,w_shape,kw", [
+    ((1, 16, 30, 29), (8, 16, 3, 3), dict(padding=1)),             # cropped last tiles
+    ((2, 8, 17, 22), (12, 4, 3, 3), dict(padding=(0, 2), groups=2)),
+    ((1, 32, 56, 56), (16, 32, 3, 3), dict(padding=1)),            # a benchmark-sized plane
+])
+@pytest.mark.parametrize("method", ["winograd", "winograd_f2", "im2col", "auto"])
+def test_larger_layers_every_fast_method(dtype, x_shape, w_shape, kw, method):
+    check(2, method, dtype, x_shape, w_shape, **kw)
+
+
+def test_one_numba_thread_restores_the_thread_count():
+    import numba
+    from cnnlib._algorithms import one_numba_thread
+    before = numba.get_num_threads()
+    with one_numba_thread():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with one_numba_thread():
+            raise RuntimeError("boom")
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("n_batch,c,th,tw", [(1, 3, 4, 5), (2, 2, 1, 3), (1, 1, 7, 1)])
+def test_hard_coded_transform_kernels_equal_the_generic_ones(dtype, m, n_batch, c, th, tw):
+    from cnnlib import _winograd as W
+    bt, _, at = (a.astype(dtype) for a in winograd_matrices(m))
+    rng = np.random.default_rng(13)
+    xp = rng.standard_normal((n_batch, c, th * m + 2, tw * m + 2)).astype(dtype)
+    v_ref, v = (np.empty(((m + 2) ** 2, c, n_batch * th * tw), dtype) for _ in range(2))
+    W._input_transform(xp, bt, m, th, tw, v_ref)
+    (W._input_transform4 if m == 4 else W._input_transform2)(xp, th, tw, v)
+    np.testing.assert_allclose(v, v_ref, **TOL[dtype])
+    mm, bias = v[:, :c], rng.standard_normal(c).astype(dtype)          # any (α², K, P) array
+    out_ref, out = (np.empty((n_batch, c, th * m - 1, tw * m - 1), dtype) for _ in range(2))
+    if m == 4:                                     # (F(2×2) uses the generic output kernel)
+        W._output_transform(np.ascontiguousarray(mm), at, bias, th, tw, out_ref)
+        W._output_transform4(np.ascontiguousarray(mm), bias, th, tw, out)
+        np.testing.assert_allclose(out, out_ref, **TOL[dtype])

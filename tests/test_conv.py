@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings, strategies as st
 
 import cnnlib
-from cnnlib import _algorithms, _conv
+from cnnlib import _algorithms, _conv, _depthwise
 from cnnlib._validation import conv_spec
 
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-12)}
@@ -280,6 +280,98 @@ def test_numba_cache_is_reused_by_a_second_process():
         from cnnlib import _conv
         _conv.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)))
         stats = _conv._conv3d_direct_kernel.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    """)
+    hits, misses = map(int, subprocess.run([sys.executable, "-c", code], check=True,
+                                           capture_output=True, text=True).stdout.split())
+    assert hits == 1 and misses == 0
+
+
+# ---------------------------------------------------------------- depthwise fast path (_depthwise)
+
+DEPTHWISE_GRID = [  # C_in (= groups), multiplier, spatial, kernel, stride, padding, dilation
+    (4, 1, (9, 8), (3, 3), 1, 1, 1),          # the benchmark case, small
+    (3, 2, (7, 10), (3, 3), 1, 1, 1),         # channel multiplier 2: C_out = 6
+    (4, 1, (11, 9), (3, 3), 2, 1, 1),         # stride 2 (strided block path)
+    (2, 1, (12, 12), (3, 3), 1, 2, 2),        # dilation 2 (strided block path)
+    (3, 1, (9, 13), (5, 5), 1, 2, 1),         # 5×5: blocks with zero-weight taps
+    (2, 3, (10, 7), (4, 2), (2, 1), (0, 1), (1, 2)),
+    (5, 1, (6, 6), (1, 1), 1, 0, 1),          # 1×1 depthwise: a per-channel scale
+    (2, 1, (8, 8), (7, 7), 2, 3, 1),          # stem-like 7×7/2
+    (2, 1, (5, 5), (3, 3), 1, 4, 1),          # padding larger than the kernel
+    (3, 1, (3, 4), (3, 3), 1, 0, 1),          # one output row
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("c_in, mult, spatial, kernel, stride, padding, dilation", DEPTHWISE_GRID)
+def test_depthwise_kernel_matches_torch_and_naive(dtype, bias, c_in, mult, spatial, kernel, stride,
+                                                  padding, dilation):
+    rng = np.random.default_rng(11)
+    x, w, b = make(rng, 2, c_in, c_in * mult, spatial, kernel, c_in, bias, dtype)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=c_in)
+    spec = conv_spec(x, w, b, stride, padding, dilation, c_in, n=2, fn="conv2d")
+    assert _depthwise.is_depthwise(spec, 2)
+    out = _depthwise.conv_depthwise(spec, 2)
+    ref = torch_conv(2, x, w, b, **kw)
+    assert out.shape == ref.shape and out.dtype == dtype
+    np.testing.assert_allclose(out, ref, **TOL[dtype])
+    check(2, x, w, b, naive=True, **kw)                       # the public path (direct → depthwise)
+
+
+@pytest.mark.parametrize("method", ["direct", "auto"])
+def test_depthwise_conv1d_and_unbatched(method):
+    rng = np.random.default_rng(12)
+    x, w, b = make(rng, 1, 6, 12, (17,), (3,), 6, True, np.float64)
+    kw = dict(stride=2, padding=2, dilation=2, groups=6)
+    ref = torch_conv(1, x, w, b, **kw)
+    np.testing.assert_allclose(cnnlib.conv1d(x, w, b, method=method, **kw), ref, **TOL[np.float64])
+    np.testing.assert_allclose(cnnlib.conv1d(x[0], w, b, method=method, **kw), ref[0],
+                               **TOL[np.float64])
+    x2, w2, b2 = make(rng, 1, 4, 4, (6, 7), (3, 3), 4, True, np.float32)
+    np.testing.assert_allclose(cnnlib.conv2d(x2[0], w2, b2, padding="same", groups=4, method=method),
+                               torch_conv(2, x2, w2, b2, padding="same", groups=4)[0],
+                               **TOL[np.float32])
+
+
+def test_which_layers_take_the_depthwise_kernel():
+    def spec(c_in, c_out, groups, n=2):
+        x, w = np.zeros((1, c_in) + (5,) * n), np.zeros((c_out, c_in // groups) + (3,) * n)
+        return conv_spec(x, w, None, 1, 1, 1, groups, n=n, fn=f"conv{n}d")
+    assert _depthwise.is_depthwise(spec(4, 4, 4), 2)
+    assert _depthwise.is_depthwise(spec(4, 8, 4), 2)           # channel multiplier
+    assert _depthwise.is_depthwise(spec(4, 4, 4, n=1), 1)
+    assert not _depthwise.is_depthwise(spec(4, 4, 4, n=3), 3)  # 3-D: generic kernel
+    assert not _depthwise.is_depthwise(spec(4, 4, 2), 2)       # 2 channels per group
+    assert not _depthwise.is_depthwise(spec(1, 3, 1), 2)       # C_in = groups = 1: ordinary
+
+
+@settings(max_examples=60, deadline=None)
+@given(c_in=st.integers(1, 4), mult=st.integers(1, 3), h=st.integers(1, 12), w=st.integers(1, 12),
+       kh=st.integers(1, 6), kw=st.integers(1, 6), sh=st.integers(1, 3), sw=st.integers(1, 3),
+       ph=st.integers(0, 3), pw=st.integers(0, 3), dh=st.integers(1, 3), dw=st.integers(1, 3),
+       bias=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_depthwise_hypothesis_matches_torch(c_in, mult, h, w, kh, kw, sh, sw, ph, pw, dh, dw, bias,
+                                            dtype, seed):
+    assume(dh * (kh - 1) + 1 <= h + 2 * ph and dw * (kw - 1) + 1 <= w + 2 * pw)
+    groups = c_in if c_in > 1 else 1
+    x, wt, b = make(np.random.default_rng(seed), 2, c_in, c_in * mult, (h, w), (kh, kw), groups,
+                    bias, dtype)
+    kw_ = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), groups=groups)
+    np.testing.assert_allclose(cnnlib.conv2d(x, wt, b, **kw_), torch_conv(2, x, wt, b, **kw_),
+                               **TOL[dtype])
+
+
+def test_depthwise_kernel_cache_is_reused_by_a_second_process():
+    x, w = np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3))
+    cnnlib.conv2d(x, w, groups=2)                                    # make sure it is cached
+    code = textwrap.dedent("""
+        import numpy as np
+        from cnnlib import _conv, _depthwise
+        _conv.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), groups=2)
+        stats = _depthwise._depthwise2d_kernel.stats
         print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     """)
     hits, misses = map(int, subprocess.run([sys.executable, "-c", code], check=True,

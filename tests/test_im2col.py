@@ -130,3 +130,13 @@ def test_errors():
         col2im(np.zeros(9), 5, 3)
     with pytest.raises(ValueError, match="output_size=0"):
         col2im(cols, 0, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("w,k,p,d", [(5, 3, 4, 1), (1, 3, 1, 1), (7, 2, 3, 3), (12, 5, 0, 2), (6, 1, 2, 1)])
+def test_stride1_slice_copy_with_wide_padding(dtype, w, k, p, d):
+    """The stride-1 fast path (one slice copy per row) at every padding/width edge case."""
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, w)).astype(dtype)
+    cols = im2col(x, (1, k), 1, (0, p), (1, d))
+    ref = F.unfold(torch.from_numpy(x), (1, k), dilation=(1, d), padding=(0, p), stride=1).numpy()
+    np.testing.assert_array_equal(cols, ref)

@@ -1,0 +1,116 @@
+"""Depthwise convolution (``groups == C_in``): a dedicated numba kernel for 1-D and 2-D.
+
+In a depthwise layer every output channel reads a single input channel (``C_in/g = 1``), so
+there is no channel sum to hand to BLAS: each output plane is a small 2-D correlation of one
+input plane. The kernel gives each thread whole (sample, output channel) planes; it copies the
+input plane into a small zero-bordered buffer (the padding, in cache), cuts the kernel into
+3×3 blocks of taps and sweeps every output row once per block with the block's 9 weights in
+registers. For stride 1 and dilation 1 the row loop reads contiguous memory at literal
+offsets and vectorises (measured 5–8× faster than the generic direct loop on the benchmark's
+depthwise layer). With ``C_out = M·C_in`` (a channel multiplier ``M``), output channel
+``c_o`` reads input channel ``c_o // M``, as in torch.
+Explained in chapter 19 (groups and depthwise convolution) and chapter 31 (how to accelerate
+convolution).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+def is_depthwise(spec, n: int) -> bool:
+    """True for a 1-D/2-D convolution with ``groups == C_in > 1`` (one input channel per group).
+
+    (``C_in = groups = 1`` is an ordinary single-channel convolution; it stays on the generic
+    direct kernel.)
+    """
+    return n in (1, 2) and spec.groups > 1 and spec.groups == spec.x.shape[1]
+
+
+@njit(cache=True, inline="always")
+def _taps_unit(dst, r0, r1, r2, w00, w01, w02, w10, w11, w12, w20, w21, w22):
+    """``dst[t] += Σ_ab w_ab·r_a[t + b]``: a 3×3 block of taps, stride 1, dilation 1.
+
+    The offsets are literals and the rows are views starting at index 0, so numba emits no
+    negative-index checks and LLVM vectorises the loop over ``t``.
+    """
+    for t in range(dst.shape[0]):
+        dst[t] += (w00 * r0[t] + w01 * r0[t + 1] + w02 * r0[t + 2]
+                   + w10 * r1[t] + w11 * r1[t + 1] + w12 * r1[t + 2]
+                   + w20 * r2[t] + w21 * r2[t + 1] + w22 * r2[t + 2])
+
+
+@njit(cache=True, inline="always")
+def _taps_strided(dst, r0, r1, r2, sw, dw, w00, w01, w02, w10, w11, w12, w20, w21, w22):
+    """The same block for any stride ``sw`` and dilation ``dw``: ``r_a[t·sw + b·dw]``."""
+    a0, a1, a2 = r0[::sw], r0[dw::sw], r0[2 * dw::sw]
+    b0, b1, b2 = r1[::sw], r1[dw::sw], r1[2 * dw::sw]
+    c0, c1, c2 = r2[::sw], r2[dw::sw], r2[2 * dw::sw]
+    for t in range(dst.shape[0]):
+        dst[t] += (w00 * a0[t] + w01 * a1[t] + w02 * a2[t] + w10 * b0[t] + w11 * b1[t]
+                   + w12 * b2[t] + w20 * c0[t] + w21 * c1[t] + w22 * c2[t])
+
+
+@njit(cache=True, parallel=True)
+def _depthwise2d_kernel(x, w, b, sh, sw, ph, pw, dh, dw, out):
+    """Depthwise 2-D correlation of the *unpadded* ``x (N, C_in, H, W)`` into ``out``.
+
+    Assumes C-contiguous arrays of one float dtype: ``w (C_out, 1, kh, kw)`` with ``C_out`` a
+    multiple of ``C_in``, ``b (C_out,)``, ``out (N, C_out, H_out, W_out)`` sized by the wrapper
+    with ``conv_output_size``; ``(ph, pw)`` is the top/left padding. The kernel is cut into
+    3×3 blocks of taps (zero weights fill the last block), and each output row is swept once
+    per block with its 9 weights in registers.
+    """
+    n_batch, c_in, h, wd = x.shape
+    c_out, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    kh, kw = w.shape[2], w.shape[3]
+    mult = c_out // c_in
+    kh3, kw3 = -(-kh // 3) * 3, -(-kw // 3) * 3          # kernel rounded up to 3×3 blocks
+    hp = (ho - 1) * sh + (kh3 - 1) * dh + 1             # rows / columns of the padded input
+    wp = (wo - 1) * sw + (kw3 - 1) * dw + 1             # that the blocks read
+    rows, cols = min(h, hp - ph), min(wd, wp - pw)
+    # one task per output plane (n, co): tasks write disjoint planes, so no races
+    for task in prange(n_batch * c_out):
+        n, co = task // c_out, task % c_out
+        # buf[ph + y, pw + x] = input plane of channel co // mult, zero around it (padding)
+        buf = np.zeros((hp, wp), dtype=x.dtype)
+        for y in range(rows):
+            buf[ph + y, pw:pw + cols] = x[n, co // mult, y, :cols]
+        wk = np.zeros((kh3, kw3), dtype=x.dtype)
+        wk[:kh, :kw] = w[co, 0]
+        plane = out[n, co]
+        plane[:] = b[co]
+        for i in range(0, kh3, 3):
+            for j in range(0, kw3, 3):
+                # the block's 9 weights stay in registers for the whole plane
+                w00, w01, w02 = wk[i, j], wk[i, j + 1], wk[i, j + 2]
+                w10, w11, w12 = wk[i + 1, j], wk[i + 1, j + 1], wk[i + 1, j + 2]
+                w20, w21, w22 = wk[i + 2, j], wk[i + 2, j + 1], wk[i + 2, j + 2]
+                if sw == 1 and dw == 1:
+                    for oy in range(ho):
+                        y = oy * sh + i * dh           # input row of tap row i
+                        _taps_unit(plane[oy], buf[y, j:], buf[y + dh, j:], buf[y + 2 * dh, j:],
+                                   w00, w01, w02, w10, w11, w12, w20, w21, w22)
+                else:
+                    for oy in range(ho):
+                        y = oy * sh + i * dh           # tap (a, b) reads column ox*sw + (j+b)*dw
+                        _taps_strided(plane[oy], buf[y, j * dw:], buf[y + dh, j * dw:],
+                                      buf[y + 2 * dh, j * dw:], sw, dw,
+                                      w00, w01, w02, w10, w11, w12, w20, w21, w22)
+    return out
+
+
+def conv_depthwise(spec, n: int) -> np.ndarray:
+    """Run the depthwise kernel on a normalised ``spec`` (:func:`is_depthwise` must hold).
+
+    Returns the batched output ``(N, C_out, *out_spatial)`` in the input's dtype; 1-D
+    inputs are 2-D with a height-1 axis in front.
+    """
+    x, w = spec.x, spec.w
+    lift = (lambda t, fill: tuple(t)) if n == 2 else (lambda t, fill: (fill,) + tuple(t))
+    x4 = x if n == 2 else x[:, :, None, :]
+    w4 = w if n == 2 else w[:, :, None, :]
+    (sh, sw), (ph, pw), (dh, dw) = lift(spec.stride, 1), lift(spec.pad_lo, 0), lift(spec.dilation, 1)
+    out = np.empty((x.shape[0], w.shape[0]) + lift(spec.out_spatial, 1), dtype=x.dtype)
+    _depthwise2d_kernel(x4, w4, spec.b, sh, sw, ph, pw, dh, dw, out)
+    return out.reshape((x.shape[0], w.shape[0]) + tuple(spec.out_spatial))
