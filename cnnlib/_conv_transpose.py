@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._sizes import conv_transpose_output_size
-from ._validation import (as_array, batched, check_groups, non_negative, positive, same_dtype)
+from ._validation import as_array, conv_tensors, non_negative, same_dtype
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose1d_naive",
            "conv_transpose2d_naive", "conv_transposend_naive"]
@@ -47,27 +47,14 @@ class TransposeSpec(NamedTuple):
 def _transpose_spec(input, weight, bias, stride, padding, output_padding, groups, dilation,
                     n: int, fn: str) -> TransposeSpec:
     """Check and normalise the arguments of ``conv_transpose{n}d``; compute the output size."""
-    x = as_array(input, "input")
-    w = as_array(weight, "weight")
-    same_dtype(x, w, "input", "weight")
-    x, unbatched = batched(x, n, fn)
-    if w.ndim != n + 2:
-        raise ValueError(f"{fn}: weight must be {n + 2}-D (C_in, C_out/groups, *kernel), "
-                         f"got shape {tuple(w.shape)}")
-    groups = check_groups(groups)
-    stride = positive(stride, n, "stride")
-    dilation = positive(dilation, n, "dilation")
+    x, w, unbatched, groups, stride, dilation, kernel = conv_tensors(
+        input, weight, groups, stride, dilation, n, fn, "C_in, C_out/groups, *kernel")
     if isinstance(padding, str):
         raise ValueError(f"{fn}: padding={padding!r} is not supported; transposed convolutions "
                          "take int or tuple padding only (torch does not accept strings either)")
     padding = non_negative(padding, n, "padding")
     output_padding = non_negative(output_padding, n, "output_padding")
-    kernel = tuple(int(k) for k in w.shape[2:])
-    if any(k == 0 for k in kernel):
-        raise ValueError(f"{fn}: weight has an empty kernel, shape {tuple(w.shape)}")
     c_in = x.shape[1]
-    if c_in % groups:
-        raise ValueError(f"in_channels={c_in} is not divisible by groups={groups}")
     if w.shape[0] != c_in:
         raise ValueError(f"{fn}: input has {c_in} channels but weight of shape {tuple(w.shape)} "
                          f"expects {w.shape[0]} (weight is (C_in, C_out/groups, *kernel))")

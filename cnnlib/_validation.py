@@ -139,6 +139,33 @@ class ConvSpec(NamedTuple):
     unbatched: bool
 
 
+def conv_tensors(input, weight, groups, stride, dilation, n: int, fn: str, weight_layout: str):
+    """The checks shared by ``conv{n}d`` and ``conv_transpose{n}d``.
+
+    Converts ``input``/``weight`` (same float dtype; input batched or not), checks the weight's
+    ndim (its layout, e.g. ``"C_out, C_in/groups, *kernel"``, goes into the message), normalises
+    ``groups``, ``stride`` and ``dilation``, and checks that ``groups`` divides the input channels.
+
+    Returns ``(x, w, unbatched, groups, stride, dilation, kernel)`` with ``x`` batched.
+    """
+    x = as_array(input, "input")
+    w = as_array(weight, "weight")
+    same_dtype(x, w, "input", "weight")
+    x, unbatched = batched(x, n, fn)
+    if w.ndim != n + 2:
+        raise ValueError(f"{fn}: weight must be {n + 2}-D ({weight_layout}), "
+                         f"got shape {tuple(w.shape)}")
+    groups = check_groups(groups)
+    stride = positive(stride, n, "stride")
+    dilation = positive(dilation, n, "dilation")
+    kernel = tuple(int(k) for k in w.shape[2:])
+    if any(k == 0 for k in kernel):
+        raise ValueError(f"{fn}: weight has an empty kernel, shape {tuple(w.shape)}")
+    if x.shape[1] % groups:
+        raise ValueError(f"in_channels={x.shape[1]} is not divisible by groups={groups}")
+    return x, w, unbatched, groups, stride, dilation, kernel
+
+
 def conv_spec(input, weight, bias, stride, padding, dilation, groups, n: int, fn: str) -> ConvSpec:
     """Check and normalise the arguments of ``conv{n}d``; compute the output size.
 
@@ -147,22 +174,9 @@ def conv_spec(input, weight, bias, stride, padding, dilation, groups, n: int, fn
     """
     from ._sizes import conv_output_size
 
-    x = as_array(input, "input")
-    w = as_array(weight, "weight")
-    same_dtype(x, w, "input", "weight")
-    x, unbatched = batched(x, n, fn)
-    if w.ndim != n + 2:
-        raise ValueError(f"{fn}: weight must be {n + 2}-D (C_out, C_in/groups, *kernel), "
-                         f"got shape {tuple(w.shape)}")
-    groups = check_groups(groups)
-    stride = positive(stride, n, "stride")
-    dilation = positive(dilation, n, "dilation")
-    kernel = tuple(int(k) for k in w.shape[2:])
-    if any(k == 0 for k in kernel):
-        raise ValueError(f"{fn}: weight has an empty kernel, shape {tuple(w.shape)}")
+    x, w, unbatched, groups, stride, dilation, kernel = conv_tensors(
+        input, weight, groups, stride, dilation, n, fn, "C_out, C_in/groups, *kernel")
     c_in, c_out = x.shape[1], w.shape[0]
-    if c_in % groups:
-        raise ValueError(f"in_channels={c_in} is not divisible by groups={groups}")
     if c_out % groups:
         raise ValueError(f"out_channels={c_out} is not divisible by groups={groups}")
     if w.shape[1] * groups != c_in:
