@@ -1,8 +1,4 @@
 """conv1d/conv2d/conv3d (direct numba kernel) against torch and the naive reference."""
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 import torch
@@ -273,18 +269,9 @@ def test_naive_reference_rejects_wrong_weight_rank():
 
 # ---------------------------------------------------------------- numba on-disk cache
 
-def test_numba_cache_is_reused_by_a_second_process():
-    cnnlib.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)))   # make sure it is cached
-    code = textwrap.dedent("""
-        import numpy as np
-        from cnnlib import _conv
-        _conv.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)))
-        stats = _conv._conv3d_direct_kernel.stats
-        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
-    """)
-    hits, misses = map(int, subprocess.run([sys.executable, "-c", code], check=True,
-                                           capture_output=True, text=True).stdout.split())
-    assert hits == 1 and misses == 0
+def test_numba_cache_is_reused_by_a_second_process(numba_cache_stats):
+    call = "cnnlib.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)))"
+    assert numba_cache_stats(call, "_conv._conv3d_direct_kernel") == (1, 0)
 
 
 # ---------------------------------------------------------------- depthwise fast path (_depthwise)
@@ -364,16 +351,6 @@ def test_depthwise_hypothesis_matches_torch(c_in, mult, h, w, kh, kw, sh, sw, ph
                                **TOL[dtype])
 
 
-def test_depthwise_kernel_cache_is_reused_by_a_second_process():
-    x, w = np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3))
-    cnnlib.conv2d(x, w, groups=2)                                    # make sure it is cached
-    code = textwrap.dedent("""
-        import numpy as np
-        from cnnlib import _conv, _depthwise
-        _conv.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), groups=2)
-        stats = _depthwise._depthwise2d_kernel.stats
-        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
-    """)
-    hits, misses = map(int, subprocess.run([sys.executable, "-c", code], check=True,
-                                           capture_output=True, text=True).stdout.split())
-    assert hits == 1 and misses == 0
+def test_depthwise_kernel_cache_is_reused_by_a_second_process(numba_cache_stats):
+    call = "cnnlib.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), groups=2)"
+    assert numba_cache_stats(call, "_depthwise._depthwise2d_kernel") == (1, 0)
