@@ -1,8 +1,10 @@
 """Plotting helpers shared by the book's chapters (matplotlib only).
 
-The pattern every chapter follows: write one drawing function ``draw(ax, **knobs)``; the live
-widget (:func:`cnnlib.widgets.demo`) and the static rendering for the website
-(:func:`case_grid`, or :func:`animation_html`) both call it, so the two can never disagree.
+The pattern every chapter follows: write one drawing function ``draw(ax, **knobs)`` and declare
+its knobs once; the live widget (:func:`cnnlib.widgets.demo`) and the explorable figure for the
+website (:func:`explorable`: the same sliders over precomputed frames, no kernel needed) both take
+that declaration and call ``draw``, so the two can never disagree. :func:`case_grid` shows several
+settings side by side where a comparison tells more than a slider.
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import math
 
 import numpy as np
 
+from ._explorable import Explorable, explorable, knobs_from
+
 __all__ = ["setup", "show_grid", "case_grid", "animation_html", "split_axes",
-           "conv_window_frame", "conv_animation"]
+           "conv_window_frame", "conv_animation", "explorable", "Explorable", "knobs_from"]
 
 
 def setup():
