@@ -135,12 +135,16 @@ def render_frames(draw, knobs, figsize=(6.4, 3.6), dpi=110, colors=128, max_fram
     pngs, size = [], None
     fig = plt.figure(figsize=figsize, dpi=dpi)
     try:
-        for i, combo in enumerate(combos):
-            fig.clf()                     # keeps fig.subplotpars: every frame has the same layout
+        margins = None
+        for combo in combos:
+            fig.clf()
+            if margins:                   # every frame gets the first frame's margins
+                fig.subplots_adjust(**margins)
             ax = fig.add_subplot()
             draw(ax, **combo)
-            if i == 0:                    # tight margins, computed once (the costly part of a frame)
+            if margins is None:           # tight margins, computed once (a costly part of a frame)
                 fig.tight_layout()
+                margins = {m: getattr(fig.subplotpars, m) for m in ("left", "right", "bottom", "top")}
             png, size = _png(fig, colors)
             pngs.append(png)
     finally:

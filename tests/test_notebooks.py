@@ -103,7 +103,9 @@ def test_only_the_first_cell_mentions_colab():
 # A cell that makes a matplotlib figure (or a static rendering of a widget) and shows it.
 FIGURE_CALL = re.compile(r"\b(plt\.subplots|plt\.figure|plt\.show|case_grid|animation_html)\s*\(")
 WIDGET_CALL = re.compile(r"\b(widgets\.demo|ipywidgets\.interact\w*|interact(ive)?)\s*\(")
-STATIC_RENDERING = re.compile(r"\b(case_grid|animation_html)\s*\(")
+# widgets.demo(draw, ..., **KNOBS) / viz.explorable(draw, ..., **KNOBS): the shared declaration
+DEMO_KNOBS = re.compile(r"\bwidgets\.demo\s*\(.*?\*\*(\w+)", re.S)
+EXPLORABLE_KNOBS = re.compile(r"\bviz\.explorable\s*\(.*?\*\*(\w+)", re.S)
 
 
 def figure_cells(path):
@@ -123,17 +125,25 @@ def test_figures_have_alt_text(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_widgets_are_hidden_on_the_site_and_rendered_statically(path):
-    """A live widget is dead on the static site: its output is removed and a static rendering follows."""
+def test_every_knob_demo_is_explorable_on_the_site(path):
+    """A live widget is dead on the static site: its output is removed, and the next code cell shows
+    the same knobs as an explorable figure (viz.explorable with the same **KNOBS declaration)."""
     cells = code_cells(path)
     for i, cell in enumerate(cells):
         if not WIDGET_CALL.search(source(cell)):
             continue
         assert tags(cell) & {"remove-output", "remove-cell"}, (
             f"{path.name}: widget cell {i} must be tagged remove-output (no dead slider on the site)")
-        assert any(STATIC_RENDERING.search(source(c)) for c in cells[i + 1:]), (
-            f"{path.name}: widget cell {i} is not followed by a static rendering "
-            "(viz.case_grid or viz.animation_html)")
+        demo = DEMO_KNOBS.search(source(cell))
+        assert demo, (f"{path.name}: widget cell {i} must call widgets.demo(draw, ..., **KNOBS) with "
+                      "one knob declaration shared with viz.explorable")
+        nxt = source(cells[i + 1]) if i + 1 < len(cells) else ""
+        ex = EXPLORABLE_KNOBS.search(nxt)
+        assert ex and ex.group(1) == demo.group(1), (
+            f"{path.name}: widget cell {i} must be followed by viz.explorable(draw, ..., "
+            f"**{demo.group(1)}) in the next code cell (the same knobs, explorable on the website)")
+        assert not tags(cells[i + 1]) & {"remove-output", "remove-cell"}, \
+            f"{path.name}: the explorable after widget cell {i} is hidden on the site"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

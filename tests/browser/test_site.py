@@ -279,6 +279,92 @@ def test_page_at_phone_width(name, visit):
     v.check_clean(f"{name} (phone)")
 
 
+# --- explorable figures: the knob demos work on the static site ----------------------------------
+
+def explorable_pages():
+    """Chapters whose committed notebook has an explorable figure (viz.explorable)."""
+    return [n for n in CHAPTERS if "viz.explorable(" in (ROOT / f"{n}.ipynb").read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("name", explorable_pages())
+def test_explorable_figures_follow_their_controls(name, visit):
+    """Move every control of every explorable figure (by keyboard for sliders, by choosing an option
+    for dropdowns) and check that the frame shown is the one precomputed for the chosen values,
+    with its alt text; no console errors."""
+    v = visit(DESKTOP)
+    page = v.open(f"{name}.html")
+    figures = page.locator("article .cnnlib-explorable")
+    n_figures = figures.count()
+    n_demos = (ROOT / f"{name}.ipynb").read_text(encoding="utf-8").count("viz.explorable(")
+    assert n_figures == n_demos, f"{name}: {n_demos} explorable cells but {n_figures} figures on the page"
+    state = """root => {
+        const data = JSON.parse(root.querySelector('script.cnnlib-explorable-data').textContent);
+        const pos = [...root.querySelectorAll('[data-knob]')].map(c => +c.value);
+        const img = root.querySelector('img.cnnlib-explorable-frame');
+        const key = pos.join(',');
+        return {key, src: img.getAttribute('src'), alt: img.getAttribute('alt'),
+                expected_src: data.frames[data.index[key]], expected_alt: data.alts[key],
+                shown: root.dataset.key, labels: data.labels,
+                outputs: [...root.querySelectorAll('output')].map(o => o.textContent)};
+    }"""
+    for f in range(n_figures):
+        fig = figures.nth(f)
+        fig.scroll_into_view_if_needed()
+        first = fig.evaluate(state)
+        assert first["src"] == first["expected_src"] and first["shown"] == first["key"], \
+            f"{name}: explorable {f} does not show its start frame"
+        controls = fig.locator("[data-knob]")
+        seen = {first["src"]}
+        for c in range(controls.count()):
+            ctl = controls.nth(c)
+            knob = int(ctl.get_attribute("data-knob"))
+            n_values = len(first["labels"][knob])
+            if n_values < 2:
+                continue
+            before = fig.evaluate(state)
+            if ctl.evaluate("e => e.tagName") == "SELECT":
+                current = int(ctl.input_value())
+                ctl.select_option(str((current + 1) % n_values))
+            else:
+                ctl.focus()
+                key = "ArrowLeft" if int(ctl.input_value()) == n_values - 1 else "ArrowRight"
+                page.keyboard.press(key)
+            after = fig.evaluate(state)
+            assert after["key"] != before["key"], f"{name}: explorable {f}, control {c} did not move"
+            assert after["src"] == after["expected_src"], \
+                f"{name}: explorable {f} shows the wrong frame for {after['key']}"
+            assert after["alt"] == after["expected_alt"] and after["alt"], \
+                f"{name}: explorable {f} has the wrong alt text for {after['key']}"
+            seen.add(after["src"])
+        assert len(seen) > 1, f"{name}: explorable {f} never changed its frame"
+        if f == 0:
+            shot(fig, f"explorable-{name.split('/')[-1]}", animations="disabled")
+    v.check_clean(f"{name} (explorables)")
+
+
+@pytest.mark.parametrize("name", explorable_pages())
+def test_explorable_frames_fill_a_phone_screen(name, visit):
+    """At 390 px, each explorable's frame spans the text column and its controls stay on screen."""
+    v = visit(PHONE)
+    page = v.open(f"{name}.html")
+    boxes = page.evaluate("""() => [...document.querySelectorAll('article .cnnlib-explorable')].map(r => {
+        const img = r.querySelector('img.cnnlib-explorable-frame').getBoundingClientRect();
+        const col = r.closest('.cell_output, .output') || r.parentElement;
+        const ctl = [...r.querySelectorAll('[data-knob]')].map(c => c.getBoundingClientRect().right);
+        return {img: img.width, right: img.right, column: col.getBoundingClientRect().width,
+                controls: Math.max(...ctl)};
+    })""")
+    assert boxes, f"{name}: no explorable figure"
+    for i, b in enumerate(boxes):
+        assert b["img"] >= 0.9 * b["column"] - 1, f"{name}: explorable {i} is {b['img']}px in a {b['column']}px column"
+        assert b["right"] <= PHONE["width"] + 1 and b["controls"] <= PHONE["width"] + 1, \
+            f"{name}: explorable {i} does not fit a {PHONE['width']}px screen ({b})"
+    figure = page.locator("article .cnnlib-explorable").first
+    figure.scroll_into_view_if_needed()
+    shot(page, f"phone-{name.split('/')[-1]}-explorable")
+    v.check_clean(f"{name} (phone, explorables)")
+
+
 def test_home_redirects_to_the_introduction(visit):
     v = visit(DESKTOP)
     page = v.open("index.html")
