@@ -6,8 +6,8 @@ Every method computes exactly torch's cross-correlation and returns the batched 
 ============== ===================================================== =====================
 method         algorithm                                             accepts
 ============== ===================================================== =====================
-``direct``     numba loops (:func:`cnnlib._conv.direct`; depthwise:  everything
-               :mod:`cnnlib._depthwise`)
+``direct``     numba loops (:func:`cnnlib._direct.direct`;           everything
+               depthwise: :mod:`cnnlib._depthwise`)
 ``im2col``     im2col + one BLAS GEMM per group                      everything
 ``winograd``   Winograd F(4×4, 3×3) (``winograd_f2``: F(2×2, 3×3))   2-D, 3×3, stride 1,
                                                                      dilation 1
@@ -18,18 +18,19 @@ method         algorithm                                             accepts
 Threads: ``direct`` (and the depthwise kernel) use numba's threads (``numba.set_num_threads``);
 ``im2col`` and ``winograd`` run their numba steps (copies, transforms) on the calling thread
 and leave the parallelism to the BLAS GEMMs (``OPENBLAS_NUM_THREADS``, read when NumPy is
-imported) — see :func:`one_numba_thread` for why.
+imported) — see :func:`cnnlib._threads.one_numba_thread` for why.
 
 Explained in chapter 31 (how to accelerate convolution).
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 
-import numba
-import numpy as np
+from ._direct import direct
+
+# The thread/scratch helpers of the BLAS-based methods live in their own module; they are
+# re-exported here because code written before the move imports them from the dispatcher.
+from ._threads import one_numba_thread, scratch  # noqa: F401
 
 METHODS = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
@@ -82,45 +83,6 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
     return "im2col"
 
 
-@contextlib.contextmanager
-def one_numba_thread():
-    """Run the numba kernels inside the ``with`` block on the calling thread only.
-
-    For the numba steps of BLAS-based methods (im2col's copy, Winograd's transforms). NumPy's
-    OpenBLAS and numba each keep a pool of worker threads that spin for a while after a call
-    (OpenBLAS' for ~0.1 s); alternating a multi-threaded numba kernel with a multi-threaded
-    GEMM makes the two pools fight for the cores, and on the book's 2-core machine a 0.02 ms
-    kernel then takes 3–8 ms. Serial numba steps leave the parallelism to BLAS.
-    """
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-
-
-_workspace = threading.local()
-
-
-def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised temporary array ``shape`` of ``dtype``, reused across calls.
-
-    For the large intermediates of im2col and Winograd (the column matrix, the transformed
-    tiles, their products), which never leave the function that asks for them. A fresh
-    multi-megabyte array per call costs a page fault per 4 KiB page, because glibc hands
-    freed memory back to the system: that made Winograd @56 2.5× slower in a loop. Each
-    thread keeps the largest buffer it has seen under ``name`` (a few MB for the benchmark
-    layers); the caller must not return the array, nor ask for the same ``name`` twice at once.
-    """
-    size = math.prod(shape)
-    buf = getattr(_workspace, name, None)
-    if buf is None or buf.dtype != dtype or buf.size < size:
-        buf = np.empty(size, dtype=dtype)
-        setattr(_workspace, name, buf)
-    return buf[:size].reshape(shape)
-
-
 def method_for(spec, n: int) -> str:
     """:func:`choose_method` applied to a :class:`~cnnlib._validation.ConvSpec`."""
     return choose_method(spec.x.shape[1], spec.w.shape[0], spec.w.shape[2:], spec.stride,
@@ -138,7 +100,6 @@ def run(method, spec, n: int):
     if method == "auto":
         method = method_for(spec, n)
     if method == "direct":
-        from ._conv import direct
         return direct(spec)
     if method == "im2col":
         from ._im2col import conv_im2col

@@ -22,8 +22,9 @@ import numbers
 import numpy as np
 from numba import njit, prange
 
+from ._checks import is_int
 from ._sizes import pool_output_size
-from ._validation import as_array, batched, is_int, non_negative, positive
+from ._validation import as_array, batched, non_negative, positive
 
 __all__ = ["max_pool2d", "avg_pool2d", "lp_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "max_unpool2d", "max_pool2d_naive", "avg_pool2d_naive", "adaptive_avg_pool2d_naive",

@@ -1,4 +1,4 @@
-"""Theoretical receptive field of a stack of convolution/pooling layers, and a gradient check.
+"""Theoretical receptive field of a stack of convolution/pooling layers: the recursion.
 
 Explained in chapter 33 (receptive field); used by chapters 1, 7, 17, 29 and by :func:`summary`.
 
@@ -16,18 +16,24 @@ layer :math:`l` — the product of **all** strides so far, not the current strid
 :math:`i` of layer :math:`l` sees the input pixels
 :math:`\\text{start}_l + i j_l \\pm (r_l - 1)/2` (some of which may lie in the padding).
 
+This module is the recursion. A torch model is first turned into a graph of layer operations by
+:mod:`cnnlib._trace` (``torch.fx``); :func:`model_fields` runs the recursion over that graph.
+The independent check, :func:`receptive_field_by_gradient`, lives in :mod:`cnnlib._rf_gradient`.
 ``import cnnlib`` does not import torch: torch is only touched when a torch model is passed in.
 """
 from __future__ import annotations
 
-import operator
 import sys
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from ._validation import is_int
+from ._checks import is_int
+from ._rf_gradient import GradientField, receptive_field_by_gradient
+from ._trace import module_ndim, trace
 
-__all__ = ["receptive_field", "receptive_field_by_gradient", "FieldRecord", "GradientField"]
+__all__ = ["receptive_field", "model_fields", "FieldRecord",
+           # the gradient check, re-exported from cnnlib._rf_gradient
+           "receptive_field_by_gradient", "GradientField"]
 
 
 class FieldRecord(NamedTuple):
@@ -176,15 +182,6 @@ def _spec(k, s, p, d, where: str, ndim: int | None = None):
     return (out["kernel_size"], out["stride"], out["padding"], out["dilation"]), as_tuple
 
 
-def _module_ndim(obj) -> int | None:
-    """Spatial dims of a torch conv/pool module from its class name (``MaxPool2d`` → 2)."""
-    name = type(obj).__name__
-    for n in (1, 2, 3):
-        if name.endswith(f"{n}d"):
-            return n
-    return None
-
-
 def _object_spec(obj, where: str):
     """(k, s, p, d) of a layer object (torch Conv/MaxPool/AvgPool/LPPool or any look-alike)."""
     if getattr(obj, "transposed", False) is True or "Transpose" in type(obj).__name__:
@@ -198,7 +195,7 @@ def _object_spec(obj, where: str):
     s = obj.stride if obj.stride is not None else k     # pools: stride=None means kernel_size
     p = getattr(obj, "padding", 0)                       # LPPool has no padding
     d = getattr(obj, "dilation", 1)                      # AvgPool has no dilation
-    return _spec(k, s, p, d, where, _module_ndim(obj) if not isinstance(k, tuple) else None)
+    return _spec(k, s, p, d, where, module_ndim(obj) if not isinstance(k, tuple) else None)
 
 
 def _tuple_spec(t, where: str):
@@ -277,7 +274,7 @@ def receptive_field(layers) -> list[FieldRecord]:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(layers, torch.nn.Module) and not (
             hasattr(layers, "kernel_size") and hasattr(layers, "stride")):
-        return _trace(layers)[0]
+        return model_fields(layers)[0]
     if torch is not None and isinstance(layers, torch.nn.Module):
         layers = [layers]                      # a single conv/pool module
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
@@ -311,20 +308,7 @@ def _widen(rec: FieldRecord, n: int) -> FieldRecord:
                                              for v in rec[2:]))
 
 
-# --------------------------------------------------------------------- fx propagation
-_MERGE_FUNCTIONS = {operator.add, operator.iadd, operator.mul, operator.imul, operator.sub,
-                    operator.isub, operator.truediv, operator.itruediv}
-_MERGE_NAMES = {"add", "add_", "mul", "mul_", "sub", "sub_", "cat", "concat", "concatenate",
-                "stack", "div", "div_", "maximum", "minimum", "where", "true_divide"}
-_PASS_NAMES = {"relu", "relu_", "relu6", "gelu", "silu", "sigmoid", "sigmoid_", "tanh", "tanh_",
-               "leaky_relu", "elu", "hardswish", "hardsigmoid", "mish", "dropout", "contiguous",
-               "clone", "float", "double", "to", "neg", "abs", "exp", "pow", "square", "sqrt",
-               "clamp", "clamp_", "hardtanh", "softplus", "detach", "type_as", "batch_norm",
-               "getitem"}
-_END_NAMES = {"flatten", "view", "reshape", "linear", "squeeze", "unsqueeze", "permute",
-              "transpose", "size", "dim", "numel", "getattr"}
-
-
+# ------------------------------------------------------------------ traced torch models
 def _crop(state: _State, index, where: str) -> _State:
     """``x[index]`` on an (N, C, *spatial) map: slices ``a:b:c`` of spatial dims move the start
     by ``a·j`` and multiply the jump by ``c``; anything else on a spatial dim is refused. The
@@ -358,365 +342,80 @@ def _crop(state: _State, index, where: str) -> _State:
         start[dim] += a * jump[dim]
         jump[dim] *= c
     return _State(tuple(size), tuple(jump), tuple(start))
-_GLOBAL_NAMES = {"adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-                 "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "mean",
-                 "amax", "sum", "max", "instance_norm", "group_norm", "layer_norm"}
 
 
-def _module_kind(module, torch) -> str:
-    nn = torch.nn
-    if isinstance(module, (nn.modules.conv._ConvTransposeNd,)):
-        return "transposed"
-    if isinstance(module, (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd,
-                           nn.modules.pooling._AvgPoolNd, nn.modules.pooling._LPPoolNd)):
-        return "step"
-    if isinstance(module, (nn.modules.pooling._AdaptiveAvgPoolNd,
-                           nn.modules.pooling._AdaptiveMaxPoolNd, nn.GroupNorm,
-                           nn.modules.instancenorm._InstanceNorm, nn.LayerNorm)):
-        return "global"
-    if isinstance(module, (nn.Flatten, nn.Linear, nn.Bilinear, nn.Unflatten)):
-        return "end"
-    if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd,
-                           nn.Identity)):
-        return "pass"
-    act = nn.modules.activation
-    if isinstance(module, nn.Module) and type(module).__module__ == act.__name__ and not isinstance(
-            module, (act.MultiheadAttention, act.Softmax, act.Softmin, act.LogSoftmax)):
-        return "pass"
-    if isinstance(module, (act.Softmax, act.Softmin, act.LogSoftmax)) and module.dim in (1, -3):
-        return "pass"        # softmax over channels of an NCHW map
-    return "unknown"
+def model_fields(model, example_input=None):
+    """Run the recursion over the traced graph of a torch ``model`` (:func:`cnnlib._trace.trace`).
 
-
-def _base_name(target) -> str:
-    name = getattr(target, "__name__", str(target))
-    return name.rsplit(".", 1)[-1]
-
-
-def _adaptive_as_step(node, module, torch):
-    """An adaptive pooling whose input size is known (fx ShapeProp) as an ordinary pool.
-
-    With output size = input size it is the identity; when the output size divides the input
-    size it pools windows of ``k = s = in/out``. Returns ``(k, s, p, d)``, or ``None`` (the
-    layer counts as global) for a 1×1 output, uneven windows or unknown shapes.
+    Returns ``(records, states)``: the :class:`FieldRecord` of every conv/pool module and every
+    merge of spatial branches, in execution order, and a dict mapping every ``call_module``
+    target (qualified module name) to the list of its output states, one per call in execution
+    order: a :class:`_State`, ``'global'``, ``'end'`` or ``None`` (no spatial input).
+    ``example_input`` (a tensor) makes the shapes known, see :func:`cnnlib._trace.trace`.
     """
-    src = node.args[0] if node.args else None
-    shape_in = getattr(src, "meta", {}).get("tensor_meta") if src is not None else None
-    shape_out = node.meta.get("tensor_meta")
-    if shape_in is None or shape_out is None:
-        return None
-    n = int(type(module).__name__[-2])                  # AdaptiveAvgPool2d → 2 spatial dims
-    hw_in, hw_out = tuple(shape_in.shape[-n:]), tuple(shape_out.shape[-n:])
-    if all(o == 1 for o in hw_out) or any(o == 0 or i % o for i, o in zip(hw_in, hw_out)):
-        return None                                     # global pooling, or uneven windows
-    k = tuple(i // o for i, o in zip(hw_in, hw_out))
-    return k, k, (0,) * n, (1,) * n
-
-
-def _trace(model, example_input=None):
-    """Propagate (size, jump, start) through ``model``'s fx graph.
-
-    Returns ``(records, states)`` where ``states`` maps every call_module target (qualified
-    module name) to the list of its output states, one per call in execution order: a
-    :class:`_State`, ``'global'``, ``'end'`` or ``None``. With ``example_input`` (a tensor) the
-    graph's shapes are known, and an adaptive pooling with even windows (e.g. VGG16's
-    ``AdaptiveAvgPool2d((7, 7))`` on a 7×7 map, an identity) is treated as the pool it is.
-    """
-    import torch
-    import torch.fx
-
-    try:
-        gm = torch.fx.symbolic_trace(model)
-    except Exception as exc:
-        raise TypeError(f"model of type {type(model).__name__} cannot be traced by "
-                        f"torch.fx.symbolic_trace ({type(exc).__name__}: {exc}); pass a list of "
-                        "its conv/pool layers instead") from exc
-    if example_input is not None:
-        from torch.fx.passes.shape_prop import ShapeProp
-
-        with torch.no_grad():
-            ShapeProp(gm).propagate(example_input)
-    modules = dict(gm.named_modules())
-    states: dict = {}
+    states: dict = {}              # fx node name → its output's state
     module_states: dict = {}
     records: list[FieldRecord] = []
-    counters: dict = {}
-    first_input = True
+    counters: dict = {}            # (module scope, merge name) → merges named so far
 
-    def arg_states(node):
-        found = []
-
-        def visit(a):
-            if isinstance(a, torch.fx.Node):
-                found.append(states.get(a.name))
-            elif isinstance(a, (tuple, list)):
-                for b in a:
-                    visit(b)
-            elif isinstance(a, dict):
-                for b in a.values():
-                    visit(b)
-        visit(node.args)
-        visit(node.kwargs)
-        return [s for s in found if s is not None]
-
-    def merged(node, what):
-        ins = arg_states(node)
-        if not ins:
-            return None
-        if _END in ins:
-            return _END
-        if _GLOBAL in ins:
-            return _GLOBAL
-        return _union(ins, what) if len(ins) > 1 else ins[0]
-
-    def scope_name(node, base):
-        stack = node.meta.get("nn_module_stack") or {}
-        scope = list(stack.keys())[-1] if stack else ""
-        key = (scope, base)
-        count = counters.get(key, 0)
-        counters[key] = count + 1
+    def merge_name(scope, base):
+        count = counters.get((scope, base), 0)
+        counters[(scope, base)] = count + 1
         name = base if count == 0 else f"{base}_{count}"
         return f"{scope}.{name}" if scope else name
 
-    for node in gm.graph.nodes:
-        if node.op == "placeholder":
-            states[node.name] = _INPUT if first_input else None
-            first_input = False
-            continue
-        if node.op in ("get_attr", "output"):
-            states[node.name] = None
-            continue
-        if node.op == "call_module":
-            module = modules[node.target]
-            kind = _module_kind(module, torch)
-            ins = arg_states(node)
-            state = ins[0] if ins else None
-            if kind == "transposed":
-                raise TypeError(f"module '{node.target}' ({type(module).__name__}): transposed "
-                                "convolution is not supported by the receptive-field recursion")
-            if kind == "unknown" and isinstance(state, _State):
-                raise TypeError(f"module '{node.target}' of type {type(module).__name__}: its "
-                                "effect on the receptive field is unknown; pass a list of the "
-                                "conv/pool layers instead")
-            if isinstance(state, _State):
-                if kind == "step":
-                    spec, _ = _object_spec(module, f"module '{node.target}'")
-                    state = _step(state, *spec)
-                    records.append(_record(node.target, type(module).__name__, spec, state, True))
-                elif kind == "global":
-                    spec = None
-                    if isinstance(module, (torch.nn.modules.pooling._AdaptiveAvgPoolNd,
-                                           torch.nn.modules.pooling._AdaptiveMaxPoolNd)):
-                        spec = _adaptive_as_step(node, module, torch)
-                    if spec is None:
-                        state = _GLOBAL
-                    else:
-                        state = _step(state, *spec)
-                        records.append(_record(node.target, type(module).__name__, spec, state,
-                                               True))
-                elif kind == "end":
-                    state = _END
-            elif state == _GLOBAL and kind == "end":
-                state = _END
-            states[node.name] = state
-            module_states.setdefault(node.target, []).append(state)
-            continue
-        # call_function / call_method
-        base = _base_name(node.target)
-        if node.op == "call_function" and node.target in _MERGE_FUNCTIONS or base in _MERGE_NAMES:
-            state = merged(node, f"node '{node.name}'")
-            kind = {"iadd": "add", "imul": "mul", "isub": "sub", "truediv": "div",
-                    "itruediv": "div"}.get(base, base.rstrip("_"))
-            n_spatial = sum(isinstance(s, _State) for s in arg_states(node))
-            if isinstance(state, _State) and n_spatial > 1:
-                records.append(_record(scope_name(node, kind), kind, None, state, True))
-        elif base == "getitem" and node.args and isinstance(states.get(
-                getattr(node.args[0], "name", None)), _State):
-            state = _crop(states[node.args[0].name], node.args[1], f"node '{node.name}'")
-        elif base in _PASS_NAMES:
-            ins = arg_states(node)
-            state = ins[0] if ins else None
-        elif base in _GLOBAL_NAMES:
-            ins = arg_states(node)
-            state = _GLOBAL if ins and ins[0] is not None and ins[0] != _END else (
-                ins[0] if ins else None)
-        elif base in _END_NAMES:
-            ins = arg_states(node)
+    for op in trace(model, example_input):
+        ins = [s for s in (states.get(name) for name in op.inputs) if s is not None]
+        first = ins[0] if ins else None
+        if op.kind == "input":
+            state = _INPUT
+        elif op.kind == "const":
+            state = None
+        elif op.op == "call_module":
+            state = _module_state(op, first, records)
+            module_states.setdefault(op.target, []).append(state)
+        elif op.kind == "merge":
+            scope, base = op.detail
+            state = (_END if _END in ins else _GLOBAL if _GLOBAL in ins
+                     else _union(ins, f"node '{op.name}'") if len(ins) > 1 else first)
+            if isinstance(state, _State) and sum(isinstance(s, _State) for s in ins) > 1:
+                records.append(_record(merge_name(scope, base), base, None, state, True))
+        elif op.kind == "getitem":
+            source, index = op.detail
+            if isinstance(states.get(source), _State):
+                state = _crop(states[source], index, f"node '{op.name}'")
+            else:
+                state = first                     # e.g. picking one output of a tuple
+        elif op.kind == "pass":
+            state = first
+        elif op.kind == "reduce":                 # mean, F.adaptive_avg_pool2d …
+            state = None if first is None else _END if first == _END else _GLOBAL
+        elif op.kind == "flatten":
             state = _END if ins else None
         else:
-            ins = arg_states(node)
             if any(isinstance(s, _State) for s in ins):
-                raise TypeError(f"node '{node.name}' ({node.op} {base}): its effect on the "
+                raise TypeError(f"node '{op.name}' ({op.op} {op.target}): its effect on the "
                                 "receptive field is unknown; pass a list of the conv/pool "
                                 "layers instead")
             state = _END if _END in ins else (_GLOBAL if _GLOBAL in ins else None)
-        states[node.name] = state
+        states[op.name] = state
     return records, module_states
 
 
-# ------------------------------------------------------------------- gradient checker
-class GradientField(NamedTuple):
-    """Input region that one output unit depends on, measured by backpropagation.
-
-    ``first``/``last`` are per-dim tuples of the first and last input index with a non-zero
-    gradient (``None`` if the unit sees only padding); ``size = last - first + 1`` per dim,
-    i.e. the receptive field **clipped to the input**.
-    """
-
-    output_index: tuple
-    first: tuple | None
-    last: tuple | None
-    size: tuple
-
-
-def receptive_field_by_gradient(model, input_size, index=None, channel=0, thin=False):
-    """Measure the receptive field of one output unit by backpropagating a one-hot gradient.
-
-    A copy of ``model`` is made "structurally transparent": float64, eval mode, every weight
-    set to the positive constant ``1/fan_in`` and every bias/BN shift to 0 (BN running
-    statistics reset to mean 0, variance 1), and every max-pool replaced by a sum-pool with
-    the same kernel, stride, padding, dilation and ``ceil_mode``. With an all-ones input every
-    activation is then positive, so ReLU has no dead zone and the gradient of the chosen output
-    unit is positive exactly at the input pixels connected to it by some path — a zero gradient
-    is structural, never a numerical accident.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps ``(N, C, *spatial)`` to ``(N, C', *spatial')``; truncate a classifier before its
-        global pooling.
-    input_size : tuple of int
-        ``(N, C, *spatial)``; the batch entry is ignored (1 is used).
-    index : tuple of int, optional
-        Spatial index of the output unit (default: the centre ``(H'-1)//2, …``).
-    channel : int
-        Output channel of the unit.
-    thin : bool
-        Replace every convolution by a 1-in/1-out-channel copy with the same geometry (and
-        BatchNorm by Identity) and feed a 1-channel input. With constant weights every channel
-        carries the same values, so the measured field is unchanged, and the check becomes
-        cheap enough for a full ResNet-50 on a 512×512 input. Only for models that do not
-        concatenate or split channels.
-
-    Returns
-    -------
-    GradientField
-        ``output_index``, ``first``, ``last``, ``size`` (per-dim tuples). Compare with
-        ``FieldRecord.bounds(index)`` clipped to ``[0, H-1]``. Chapter 33.
-    """
-    import copy
-
-    import torch
-    from torch import nn
-
-    if not (isinstance(input_size, (tuple, list)) and len(input_size) >= 3
-            and all(is_int(v) and v > 0 for v in input_size)):
-        raise ValueError(f"input_size={input_size!r} must be (N, C, *spatial) positive ints")
-    memo: dict = {}
-    if thin:  # do not copy the weights that _thin throws away (ResNet-50: 25M of them)
-        for m in model.modules():
-            if isinstance(m, (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm)):
-                for t in [*m.parameters(recurse=False), *m.buffers(recurse=False)]:
-                    memo[id(t)] = torch.empty(0, dtype=t.dtype)
-    net = copy.deepcopy(model, memo)
-    _replace_max_pools(net, nn)
-    if thin:
-        _thin(net, nn)
-    net = net.double().eval()
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                if m.running_mean is not None:
-                    m.running_mean.zero_()
-                    m.running_var.fill_(1.0)
-            for pname, p in m.named_parameters(recurse=False):
-                if pname == "weight" and p.dim() >= 2:
-                    p.fill_(1.0 / p[0].numel())
-                elif pname == "weight":
-                    p.fill_(1.0)
-                else:
-                    p.zero_()
-    channels = 1 if thin else input_size[1]
-    x = torch.ones((1, channels) + tuple(input_size[2:]), dtype=torch.float64, requires_grad=True)
-    y = net(x)
-    if y.dim() != x.dim():
-        raise ValueError(f"model output has shape {tuple(y.shape)}; expected (N, C, *spatial) "
-                         f"like the input {tuple(x.shape)} — truncate the model before pooling")
-    spatial = tuple(y.shape[2:])
-    if index is None:
-        index = tuple((n - 1) // 2 for n in spatial)
-    index = tuple(index) if isinstance(index, (tuple, list)) else (index,)
-    if len(index) != len(spatial) or any(not 0 <= i < n for i, n in zip(index, spatial)):
-        raise ValueError(f"index={index!r} is outside the output's spatial shape {spatial}")
-    grad = torch.zeros_like(y)
-    grad[(0, channel) + index] = 1.0
-    y.backward(grad)
-    g = x.grad[0].abs().sum(0)
-    nz = torch.nonzero(g > 0)
-    if nz.numel() == 0:
-        return GradientField(index, None, None, (0,) * len(spatial))
-    first = tuple(int(v) for v in nz.min(0).values)
-    last = tuple(int(v) for v in nz.max(0).values)
-    return GradientField(index, first, last, tuple(b - a + 1 for a, b in zip(first, last)))
-
-
-def _replace_max_pools(net, nn):
-    """Swap max-pools (whose gradient reaches only the arg-max) for sum-pools, in place."""
-    for name, child in list(net.named_children()):
-        if isinstance(child, nn.modules.pooling._MaxPoolNd):
-            setattr(net, name, _SumPool(child))
-        elif isinstance(child, nn.modules.pooling._AdaptiveMaxPoolNd):
-            cls = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
-            setattr(net, name, cls[_module_ndim(child)](child.output_size))
-        else:
-            _replace_max_pools(child, nn)
-
-
-def _thin(net, nn):
-    """Replace convolutions by 1-channel copies (same geometry) and BN by Identity, in place."""
-    for name, child in list(net.named_children()):
-        if isinstance(child, nn.modules.conv._ConvNd) and not child.transposed:
-            cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[len(child.kernel_size)]
-            setattr(net, name, cls(1, 1, child.kernel_size, child.stride, child.padding,
-                                   child.dilation, bias=False, padding_mode=child.padding_mode,
-                                   dtype=sys.modules["torch"].float64))
-        elif isinstance(child, nn.modules.batchnorm._BatchNorm):
-            setattr(net, name, nn.Identity())
-        else:
-            _thin(child, nn)
-
-
-def _sum_pool_class():
-    import torch
-    import torch.nn.functional as F
-
-    from ._sizes import pool_output_size
-
-    class SumPool(torch.nn.Module):
-        """Depthwise all-ones convolution with a max-pool's geometry (incl. ceil_mode)."""
-
-        def __init__(self, pool):
-            super().__init__()
-            self.n = _module_ndim(pool)
-            (self.k, self.s, self.p, self.d), _ = _object_spec(pool, "pool")
-            self.ceil_mode = bool(pool.ceil_mode)
-
-        def forward(self, x):
-            spatial = tuple(x.shape[2:])
-            out = pool_output_size(spatial, self.k, self.s, self.p, self.d, self.ceil_mode)
-            pads = []
-            for n, o, k, s, p, d in zip(spatial, out, self.k, self.s, self.p, self.d):
-                extra = max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
-                pads.append((p, p + extra))
-            flat = [v for pair in reversed(pads) for v in pair]    # F.pad: last dim first
-            x = F.pad(x, flat)
-            c = x.shape[1]
-            w = torch.ones((c, 1) + self.k, dtype=x.dtype)
-            conv = (F.conv1d, F.conv2d, F.conv3d)[self.n - 1]
-            return conv(x, w, stride=self.s, dilation=self.d, groups=c)
-
-    return SumPool
-
-
-def _SumPool(pool):  # noqa: N802 - a factory standing in for a class (torch imported lazily)
-    return _sum_pool_class()(pool)
+def _module_state(op, state, records):
+    """The output state of a ``call_module`` op whose (first) input has ``state``."""
+    where, cls = f"module '{op.target}'", type(op.module).__name__
+    if op.kind == "transposed":
+        raise TypeError(f"{where} ({cls}): transposed convolution is not supported by the "
+                        "receptive-field recursion")
+    if not isinstance(state, _State):
+        return _END if state == _GLOBAL and op.kind == "end" else state
+    if op.kind == "unknown":
+        raise TypeError(f"{where} of type {cls}: its effect on the receptive field is unknown; "
+                        "pass a list of the conv/pool layers instead")
+    if op.kind == "step" or (op.kind == "global" and op.detail is not None):
+        spec = _object_spec(op.module, where)[0] if op.kind == "step" else op.detail
+        state = _step(state, *spec)
+        records.append(_record(op.target, cls, spec, state, True))
+        return state
+    return {"global": _GLOBAL, "end": _END}.get(op.kind, state)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ._validation import is_int
+from ._checks import is_int
 
 
 def _check_int(value, name: str, minimum: int) -> int:

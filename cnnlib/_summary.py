@@ -13,9 +13,9 @@ import html
 import math
 from typing import Any, NamedTuple
 
+from ._checks import is_int
 from ._cost import conv_macs
-from ._receptive import _State, _trace
-from ._validation import is_int
+from ._receptive import _State, model_fields
 
 __all__ = ["summary", "ModelSummary", "SummaryRow"]
 
@@ -243,7 +243,7 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
         model.eval()
         example = torch.zeros(input_size, dtype=dtype, device=device)
         try:   # before the hooks: the shape propagation runs the same modules
-            states.update(_trace(model, example)[1])
+            states.update(model_fields(model, example)[1])
         except (TypeError, ValueError):
             pass
         handles = [m.register_forward_hook(hook) for m in model.modules()

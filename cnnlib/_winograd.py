@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._algorithms import one_numba_thread, scratch
+from ._threads import one_numba_thread, scratch
 
 # F(m, 3) in 1-D: y = A^T [(G g) ⊙ (B^T d)], with interpolation points 0, ±1, (±2,) ∞.
 _MATRICES = {
@@ -306,8 +306,8 @@ def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarra
     input channels, :math:`M_{ab} = \sum_c U_{ab}[k, c] V_{ab}[c, p]`, are α² independent
     matrix products (BLAS); then :math:`Y = A^T M A` per tile. The weights are transformed on
     every call (nothing is cached). The transforms run on the calling thread (see
-    :func:`cnnlib._algorithms.one_numba_thread`); the padded input, ``V`` and ``M`` live in
-    reused workspaces (:func:`cnnlib._algorithms.scratch`).
+    :func:`cnnlib._threads.one_numba_thread`); the padded input, ``V`` and ``M`` live in
+    reused workspaces (:func:`cnnlib._threads.scratch`).
     """
     check_winograd(spec, n, name)
     if m not in _MATRICES:

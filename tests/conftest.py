@@ -16,7 +16,7 @@ def numba_cache_stats():
     """``stats(call, kernel) -> (cache hits, cache misses)`` of a numba kernel in a new process.
 
     ``call`` is one line of Python (``np`` and ``cnnlib`` imported) that runs the kernel, whose
-    dotted name inside cnnlib is ``kernel`` (e.g. ``"_conv._conv3d_direct_kernel"``). A first
+    dotted name inside cnnlib is ``kernel`` (e.g. ``"_direct._conv3d_direct_kernel"``). A first
     process runs ``call`` so the kernel is on disk; a second one runs it again and reports how
     the kernel was loaded: a ``cache=True`` kernel must come from the cache, ``(1, 0)``.
     """

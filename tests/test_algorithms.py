@@ -256,7 +256,7 @@ def test_larger_layers_every_fast_method(dtype, x_shape, w_shape, kw, method):
 
 def test_one_numba_thread_restores_the_thread_count():
     import numba
-    from cnnlib._algorithms import one_numba_thread
+    from cnnlib._threads import one_numba_thread
     before = numba.get_num_threads()
     with one_numba_thread():
         assert numba.get_num_threads() == 1
