@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._algorithms import one_numba_thread, scratch
+from ._threads import one_numba_thread, scratch
 from ._sizes import conv_output_size
 from ._validation import as_array, batched, non_negative, positive
 
@@ -150,7 +150,8 @@ def im2col(input, kernel_size, stride=1, padding=0, dilation=1):
     kernel_size, stride, padding, dilation : int or (int, int)
         As in ``unfold``. **Departure:** the positional order is the conv order
         ``(kernel_size, stride, padding, dilation)``, whereas ``unfold`` takes
-        ``(kernel_size, dilation, padding, stride)``; with keywords both are interchangeable.
+        ``(kernel_size, dilation, padding, stride)``; with keywords both are interchangeable,
+        and :func:`unfold` is this function with torch's order.
 
     Returns
     -------
@@ -165,8 +166,13 @@ def im2col(input, kernel_size, stride=1, padding=0, dilation=1):
     ``weight.reshape(C_out, -1) @ cols``. The matrix has :math:`C \cdot k_h k_w` rows — the
     channel factor is easy to forget. See chapter 18 and chapter 31.
     """
+    return _im2col(input, kernel_size, stride, padding, dilation, "im2col")
+
+
+def _im2col(input, kernel_size, stride, padding, dilation, fn: str):
+    """Body of :func:`im2col` and :func:`unfold` (``fn`` names the caller in messages)."""
     x = as_array(input, "input")
-    x, unbatched = batched(x, 2, "im2col")
+    x, unbatched = batched(x, 2, fn)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _window_args(kernel_size, stride, padding, dilation)
     n_batch, c_in, h, w = x.shape
     ho = conv_output_size(h, kh, sh, ph, dh)
@@ -186,7 +192,8 @@ def col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
     output_size : int or (int, int)
         Spatial size ``(H, W)`` of the image.
     kernel_size, stride, padding, dilation : int or (int, int)
-        As in ``fold`` (same departure in positional order as :func:`im2col`).
+        As in ``fold`` (same departure in positional order as :func:`im2col`; :func:`fold`
+        takes torch's order).
 
     Returns
     -------
@@ -198,29 +205,85 @@ def col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
     windows covering each pixel, not ``x``. ``col2im`` is the transpose of the linear map
     ``im2col``, which is why transposed convolution is ``col2im(W.T @ x)`` (chapter 32).
     """
+    return _col2im(input, output_size, kernel_size, stride, padding, dilation, "col2im")
+
+
+def _col2im(input, output_size, kernel_size, stride, padding, dilation, fn: str):
+    """Body of :func:`col2im` and :func:`fold` (``fn`` names the caller in messages)."""
     cols = as_array(input, "input")
     if cols.ndim == 2:
         cols, unbatched = cols[None], True
     elif cols.ndim == 3:
         unbatched = False
     else:
-        raise ValueError(f"col2im: input must be 2-D (unbatched) or 3-D (batched), got "
+        raise ValueError(f"{fn}: input must be 2-D (unbatched) or 3-D (batched), got "
                          f"{cols.ndim}-D with shape {tuple(cols.shape)}")
     (h, w) = positive(output_size, 2, "output_size")
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _window_args(kernel_size, stride, padding, dilation)
     n_batch, rows, n_cols = cols.shape
     if rows % (kh * kw):
-        raise ValueError(f"col2im: input.shape[-2]={rows} is not divisible by the kernel's "
+        raise ValueError(f"{fn}: input.shape[-2]={rows} is not divisible by the kernel's "
                          f"kh·kw={kh * kw} (kernel_size={(kh, kw)})")
     ho = conv_output_size(h, kh, sh, ph, dh)
     wo = conv_output_size(w, kw, sw, pw, dw)
     if n_cols != ho * wo:
-        raise ValueError(f"col2im: input.shape[-1]={n_cols} but output_size={(h, w)} with "
+        raise ValueError(f"{fn}: input.shape[-1]={n_cols} but output_size={(h, w)} with "
                          f"kernel_size={(kh, kw)}, stride={(sh, sw)}, padding={(ph, pw)}, "
                          f"dilation={(dh, dw)} gives {ho}×{wo}={ho * wo} blocks")
     out = np.zeros((n_batch, rows // (kh * kw), h, w), dtype=cols.dtype)
     _col2im2d(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out)
     return out[0] if unbatched else out
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    r"""Extract sliding blocks into columns, exactly ``torch.nn.functional.unfold``.
+
+    :func:`im2col` under torch's name and argument order ``(kernel_size, dilation, padding,
+    stride)``; same computation, same result.
+
+    Parameters
+    ----------
+    input : array, shape (N, C, H, W) or unbatched (C, H, W)
+    kernel_size, dilation, padding, stride : int or (int, int)
+
+    Returns
+    -------
+    cols : array, shape (N, C·kh·kw, L) or (C·kh·kw, L), ``L = H_out·W_out``
+        torch's layout: row ``(c·kh + i)·kw + j`` is tap ``(i, j)`` of channel ``c``, column
+        ``oy·W_out + ox`` the block of output pixel ``(oy, ox)`` (:func:`im2col`).
+
+    Notes
+    -----
+    ``conv2d(x, w) == (w.reshape(C_out, -1) @ unfold(x, k)).reshape(N, C_out, H_out, W_out)``:
+    chapter 18 (the im2col view of a convolution) and chapter 31 (im2col + GEMM).
+    """
+    return _im2col(input, kernel_size, stride, padding, dilation, "unfold")
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    r"""Sum columns back into an image, exactly ``torch.nn.functional.fold``.
+
+    :func:`col2im` under torch's name and argument order ``(output_size, kernel_size,
+    dilation, padding, stride)``; the adjoint of :func:`unfold`.
+
+    Parameters
+    ----------
+    input : array, shape (N, C·kh·kw, L) or unbatched (C·kh·kw, L)
+        ``L`` must equal the number of blocks, ``H_out·W_out``.
+    output_size : int or (int, int)
+        Spatial size ``(H, W)`` of the image.
+    kernel_size, dilation, padding, stride : int or (int, int)
+
+    Returns
+    -------
+    image : array, shape (N, C, H, W) or (C, H, W)
+
+    Notes
+    -----
+    Overlapping blocks add up, so ``fold(unfold(x))`` is ``x`` times the number of blocks
+    covering each pixel (chapter 32: transposed convolution is ``fold`` of ``W.T @ x``).
+    """
+    return _col2im(input, output_size, kernel_size, stride, padding, dilation, "fold")
 
 
 # ----------------------------------------------------------------------------- convolution

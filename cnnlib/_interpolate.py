@@ -1,4 +1,4 @@
-r"""Resampling: ``interpolate`` (nearest, nearest-exact, linear, bilinear) and a naive reference.
+r"""Resampling: ``interpolate`` (nearest, (bi)linear, bicubic, area) and a naive reference.
 
 Explained in chapter 30 (resizing inputs of different sizes) and chapter 32 (upsampling,
 bilinear interpolation, ``align_corners``).
@@ -13,6 +13,11 @@ nearest             :math:`\min(\lfloor i\,r \rfloor, n - 1)`
 nearest-exact       :math:`\min(\lfloor (i + 0.5)\,r \rfloor, n - 1)`
 linear, bilinear    :math:`r (i + 0.5) - 0.5` clamped at 0 (``align_corners=False``);
                     :math:`i (n-1)/(m-1)` (``align_corners=True``)
+bicubic             the same without the clamp at 0; four taps around it, the ones
+                    beyond the border clamped to the edge (:mod:`cnnlib._bicubic`)
+area                none: output :math:`i` averages inputs
+                    :math:`[\lfloor i n/m \rfloor, \lceil (i+1) n/m \rceil)`, i.e.
+                    adaptive average pooling (:func:`cnnlib.adaptive_avg_pool2d`)
 ==================  ================================================================
 
 where :math:`r = 1/\text{scale\_factor}` when a scale factor is given (and
@@ -31,13 +36,17 @@ import numbers
 import numpy as np
 from numba import njit, prange
 
-from ._validation import as_array, is_int
+from ._bicubic import A, cubic_taps, separable_resample
+from ._checks import is_int
+from ._pool import adaptive_avg_pool2d
+from ._validation import as_array
 
 __all__ = ["interpolate", "interpolate_naive"]
 
-_OURS = ("nearest", "nearest-exact", "linear", "bilinear")
-_TORCH_ONLY = ("bicubic", "trilinear", "area", "lanczos")
-_NDIM = {"linear": 3, "bilinear": 4}
+_OURS = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
+_TORCH_ONLY = ("trilinear", "lanczos")
+_NDIM = {"linear": 3, "bilinear": 4, "bicubic": 4}
+_NO_ALIGN = ("nearest", "nearest-exact", "area")     # modes without align_corners
 
 
 class InterpolateNdimError(ValueError, NotImplementedError):
@@ -58,10 +67,11 @@ def _parse(input, size, scale_factor, mode, align_corners, recompute_scale_facto
         extra = " (torch has it; cnnlib does not implement it)" if mode in _TORCH_ONLY else ""
         raise ValueError(f"mode={mode!r} is not supported{extra}; expected one of "
                          f"{', '.join(repr(m) for m in _OURS)}")
-    if mode in ("nearest", "nearest-exact"):
+    if mode in _NO_ALIGN:
         if align_corners is not None:
             raise ValueError(f"align_corners={align_corners!r} can only be set with the "
-                             f"interpolating modes 'linear' | 'bilinear', not mode={mode!r}")
+                             "interpolating modes 'linear' | 'bilinear' | 'bicubic', not "
+                             f"mode={mode!r}")
     else:
         if align_corners is None:
             align_corners = False
@@ -112,7 +122,8 @@ def _parse(input, size, scale_factor, mode, align_corners, recompute_scale_facto
         scales = [None] * dim if recompute_scale_factor else factors
     if antialias:
         raise ValueError(f"antialias={antialias!r} is not supported by cnnlib")
-    if any(n <= 0 for n in spatial) or any(m <= 0 for m in out):
+    # 'area' is adaptive pooling, which (in torch too) may produce an empty output
+    if any(n <= 0 for n in spatial) or any(m < (0 if mode == "area" else 1) for m in out):
         raise ValueError(f"input and output sizes must be positive, got input spatial shape "
                          f"{spatial} and output size {tuple(out)}")
     return x, tuple(out), scales, align_corners
@@ -145,18 +156,29 @@ def _nearest_index(n_in, n_out, scale, exact, shortcut):
     return np.minimum(src.astype(np.int64), n_in - 1)
 
 
+def _source(n_in, n_out, scale, align_corners, dtype, clamp=True):
+    """Source coordinate of every output index along one dim (linear/cubic modes).
+
+    torch's ``area_pixel_compute_source_index``; ``clamp=False`` (bicubic) keeps negative
+    coordinates near the left/top border instead of clamping them at 0.
+    """
+    t = np.dtype(dtype).type
+    i = np.arange(n_out).astype(dtype)
+    if align_corners:
+        r = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
+        return r * i
+    r = _ratio(n_in, n_out, scale, dtype)
+    src = r * (i + t(0.5)) - t(0.5)                      # half-pixel centres
+    return np.maximum(src, t(0)) if clamp else src
+
+
 def _linear_weights(n_in, n_out, scale, align_corners, dtype):
     """``(i0, i1, l0, l1)`` along one dim: out[i] = l0[i] * x[i0[i]] + l1[i] * x[i1[i]]."""
     t = np.dtype(dtype).type
     i = np.arange(n_out)
     if n_out == n_in:                                    # torch copies this dim unchanged
         return i, i.copy(), np.ones(n_out, dtype), np.zeros(n_out, dtype)
-    if align_corners:
-        r = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
-        src = r * i.astype(dtype)
-    else:
-        r = _ratio(n_in, n_out, scale, dtype)
-        src = np.maximum(r * (i.astype(dtype) + t(0.5)) - t(0.5), t(0))   # half-pixel centres
+    src = _source(n_in, n_out, scale, align_corners, dtype)
     i0 = np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), n_in - 1)  # floorf
     l1 = np.clip(src - i0.astype(dtype), t(0), t(1)).astype(dtype)
     i1 = i0 + (i0 < n_in - 1)
@@ -184,23 +206,26 @@ def _bilinear_kernel(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, out):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    r"""Resize by nearest-neighbour or (bi)linear interpolation, like ``torch.nn.functional.interpolate``.
+    r"""Resize by nearest, (bi)linear, bicubic or area interpolation (``F.interpolate``).
 
     Parameters
     ----------
     input : ndarray, shape (N, C, L), (N, C, H, W) or (N, C, D, H, W)
         Always batched (as in torch): the number of spatial dims is ``input.ndim - 2``.
-        ``'linear'`` needs 3-D input, ``'bilinear'`` 4-D; the nearest modes take all three.
+        ``'linear'`` needs 3-D input, ``'bilinear'`` and ``'bicubic'`` 4-D; the nearest modes
+        and ``'area'`` take all three.
     size : int or tuple of ints, optional
         Output spatial size. Exactly one of ``size`` and ``scale_factor`` must be given.
     scale_factor : float or tuple of floats, optional
         Output size is ``floor(input_size * scale_factor)``.
-    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear'}
+    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'area'}
         ``'nearest'`` is torch's legacy rule ``floor(i * r)`` (shifts the image by up to half
         an input pixel); ``'nearest-exact'`` uses pixel centres ``floor((i + 0.5) r)``.
+        ``'bicubic'`` blends 4×4 pixels with Keys' cubic kernel, :math:`A = -0.75`
+        (:mod:`cnnlib._bicubic`); ``'area'`` is adaptive average pooling to the output size.
     align_corners : bool, optional
-        Linear modes only (default ``False``): ``True`` maps the corner pixel centres onto each
-        other, ``False`` maps the corner pixel edges (half-pixel centres).
+        Linear and bicubic modes only (default ``False``): ``True`` maps the corner pixel
+        centres onto each other, ``False`` maps the corner pixel edges (half-pixel centres).
     recompute_scale_factor : bool, optional
         ``True``: compute the output size from ``scale_factor``, then map with ``in/out`` as
         if that size had been passed. Otherwise a given ``scale_factor`` maps with
@@ -217,9 +242,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     With source coordinate :math:`u` (module docstring), linear interpolation is
     :math:`y_i = (1 - \lambda) x_{\lfloor u \rfloor} + \lambda x_{\lfloor u \rfloor + 1}`,
     :math:`\lambda = u - \lfloor u \rfloor` (the right neighbour is clamped at the border);
-    bilinear applies it along H and W. Modes ``'bicubic'``, ``'trilinear'``, ``'area'`` and
-    ``'lanczos'`` raise ``ValueError``. Input of the wrong dimensionality for the mode raises
+    bilinear applies it along H and W. Bicubic uses four taps per dim and can overshoot the
+    input's range; ``'area'`` ignores ``scale_factor`` except for the output size (the windows
+    depend only on input and output sizes). Modes ``'trilinear'`` and ``'lanczos'`` raise
+    ``ValueError``. Input of the wrong dimensionality for the mode raises
     :class:`InterpolateNdimError` (both a ``ValueError`` and torch's ``NotImplementedError``).
+    Chapter 32 compares the modes; chapter 30 resizes inputs of different sizes.
     """
     x, out_size, scales, align_corners = _parse(input, size, scale_factor, mode, align_corners,
                                                 recompute_scale_factor, antialias)
@@ -232,7 +260,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                    shortcut=(mode == "nearest" and x.ndim == 4))
             out = np.take(out, index, axis=axis + 2)
         return np.ascontiguousarray(out)
+    if mode == "area":
+        return _area(x, out_size)
     dt = x.dtype
+    if mode == "bicubic":
+        (ih, wh), (iw, ww) = (cubic_taps(_source(n_in, n_out, s, align_corners, dt, clamp=False),
+                                         n_in)
+                              for n_in, n_out, s in zip(x.shape[2:], out_size, scales))
+        out = np.empty((n * c,) + out_size, dtype=dt)
+        separable_resample(np.ascontiguousarray(x).reshape((n * c,) + x.shape[2:]),
+                           ih, wh, iw, ww, out)
+        return out.reshape((n, c) + out_size)
     if mode == "linear":
         h_w = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, dt), np.zeros(1, dt))
         x3 = np.ascontiguousarray(x).reshape(n * c, 1, x.shape[2])
@@ -247,12 +285,35 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return out.reshape((n, c) + out_size)
 
 
+def _area(x, out_size):
+    """Mode ``'area'``: adaptive average pooling over 1, 2 or 3 spatial dims (as torch).
+
+    Built on :func:`cnnlib.adaptive_avg_pool2d`: a 1-D input is a 2-D one of height 1, and a
+    3-D box average is a 2-D one over (H, W) followed by one over D (the boxes are products
+    of per-dim windows, so averaging per dim in turn gives the same mean).
+    """
+    n, c, *spatial = x.shape
+    if 0 in out_size:
+        return np.zeros((n, c) + out_size, dtype=x.dtype)
+    if len(spatial) == 1:
+        return adaptive_avg_pool2d(x[:, :, None, :], (1,) + out_size)[:, :, 0, :]
+    if len(spatial) == 2:
+        return adaptive_avg_pool2d(x, out_size)
+    d, h, w = spatial
+    o_d, o_h, o_w = out_size
+    hw = adaptive_avg_pool2d(x.reshape(n, c * d, h, w), (o_h, o_w))
+    out = adaptive_avg_pool2d(hw.reshape(n, c, d, o_h * o_w), (o_d, o_h * o_w))
+    return out.reshape(n, c, o_d, o_h, o_w)
+
+
 def interpolate_naive(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                       recompute_scale_factor=None, antialias=False):
     """Reference for :func:`interpolate`: one Python loop per output pixel (tests only).
 
     Recomputes every source coordinate with scalar float32 arithmetic (float64 for float64
-    linear modes), independently of the vectorised index maps of :func:`interpolate`.
+    linear/cubic modes), independently of the vectorised index maps of :func:`interpolate`;
+    bicubic weights come from the piecewise formula of Keys' kernel, area weights from the
+    pooling windows.
     """
     x, out_size, scales, align_corners = _parse(input, size, scale_factor, mode, align_corners,
                                                 recompute_scale_factor, antialias)
@@ -280,6 +341,27 @@ def interpolate_naive(input, size=None, scale_factor=None, mode="nearest", align
         lam = min(max(u - t(i0), t(0)), t(1))
         return [(i0, t(1) - lam), (min(i0 + 1, n_in - 1), lam)]
 
+    def keys(d):                                         # Keys' cubic kernel W(d), A = -0.75
+        d = abs(d)
+        if d <= 1:
+            return (A + 2) * d ** 3 - (A + 3) * d ** 2 + 1
+        return A * d ** 3 - 5 * A * d ** 2 + 8 * A * d - 4 * A if d < 2 else 0.0
+
+    def cubic(i, n_in, n_out, s):
+        if align_corners:
+            u = (t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)) * t(i)
+        else:                                            # not clamped at 0
+            u = ratio(n_in, n_out, s, t) * (t(i) + t(0.5)) - t(0.5)
+        i0 = min(int(np.floor(f32(u))), n_in - 1)
+        lam = min(max(float(u) - i0, 0.0), 1.0)
+        # tap j sits at i0 - 1 + j (clamped to the border), at distance |lam + 1 - j| from u
+        return [(min(max(i0 - 1 + j, 0), n_in - 1), keys(lam + 1 - j)) for j in range(4)]
+
+    def area(i, n_in, n_out, s):                         # the adaptive-pooling window
+        lo, hi = (i * n_in) // n_out, -(-(i + 1) * n_in // n_out)
+        return [(k, 1.0 / (hi - lo)) for k in range(lo, hi)]
+
+    rule = {"linear": linear, "bilinear": linear, "bicubic": cubic, "area": area}.get(mode)
     out = np.zeros(x.shape[:2] + out_size, dtype=x.dtype)
     spatial = x.shape[2:]
     for o in np.ndindex(*out_size):
@@ -287,7 +369,7 @@ def interpolate_naive(input, size=None, scale_factor=None, mode="nearest", align
             src = tuple(nearest(i, n, m, s) for i, n, m, s in zip(o, spatial, out_size, scales))
             out[(...,) + o] = x[(...,) + src]
             continue
-        taps = [linear(i, n, m, s) for i, n, m, s in zip(o, spatial, out_size, scales)]
+        taps = [rule(i, n, m, s) for i, n, m, s in zip(o, spatial, out_size, scales)]
         acc = np.zeros(x.shape[:2], dtype=np.float64)
         for combo in np.ndindex(*(len(tp) for tp in taps)):
             weight = np.prod([float(taps[d][j][1]) for d, j in enumerate(combo)])

@@ -6,17 +6,14 @@ numba traceback or a silently wrong shape.
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import is_int
+from ._sizes import conv_output_size
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def is_int(value) -> bool:
-    """True for Python/NumPy integers, False for bools and everything else."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def ntuple(value, n: int, name: str) -> tuple:
@@ -79,6 +76,23 @@ def as_array(x, name: str, dtype=None) -> np.ndarray:
         return np.ascontiguousarray(arr, dtype=dtype)
     if arr.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} has dtype {arr.dtype}; expected float32 or float64")
+    return arr
+
+
+def as_data_array(x, name: str) -> np.ndarray:
+    """:func:`as_array` for functions that only move data (``pad``, the shuffles).
+
+    Like torch, these accept any bool, integer, float or complex dtype, not only float32/float64.
+    """
+    if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise TypeError(f"{name} of type {type(x).__name__} cannot be converted to an "
+                        "array") from exc
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{name} has dtype {arr.dtype}; expected a numeric dtype")
     return arr
 
 
@@ -172,8 +186,6 @@ def conv_spec(input, weight, bias, stride, padding, dilation, groups, n: int, fn
     The output size comes from :func:`cnnlib.conv_output_size`, the same calculator the book
     teaches.
     """
-    from ._sizes import conv_output_size
-
     x, w, unbatched, groups, stride, dilation, kernel = conv_tensors(
         input, weight, groups, stride, dilation, n, fn, "C_out, C_in/groups, *kernel")
     c_in, c_out = x.shape[1], w.shape[0]

@@ -10,7 +10,7 @@ import cnnlib
 from cnnlib._interpolate import InterpolateNdimError, interpolate_naive
 
 DTYPES = [np.float32, np.float64]
-NDIM = {"linear": 3, "bilinear": 4}
+NDIM = {"linear": 3, "bilinear": 4, "bicubic": 4}
 
 
 def tol(dtype):
@@ -137,6 +137,91 @@ def test_interpolate_hypothesis(mode, nd, data, dtype, seed):
     np.testing.assert_allclose(got, want, **tol(dtype))
 
 
+# ------------------------------------------------------------------------- bicubic and area
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("shape,kw", [
+    ((2, 3, 5, 6), dict(size=(11, 4))), ((2, 3, 5, 6), dict(size=(2, 13))),
+    ((2, 3, 5, 6), dict(scale_factor=2)), ((1, 2, 5, 6), dict(scale_factor=(1.7, 0.55))),
+    ((1, 2, 5, 6), dict(scale_factor=(1.7, 0.55), recompute_scale_factor=True)),
+    ((1, 2, 5, 6), dict(scale_factor=1.1)), ((1, 2, 5, 6), dict(size=(5, 6))),
+    ((1, 1, 1, 1), dict(size=(3, 4))), ((1, 2, 2, 3), dict(size=(1, 1))),
+    ((1, 1, 8, 8), dict(scale_factor=0.25)), ((1, 1, 3, 7), dict(scale_factor=(3.3, 1.9))),
+])
+def test_bicubic_matches_torch(shape, kw, align_corners, dtype):
+    check(rand(shape, dtype), mode="bicubic", align_corners=align_corners, **kw)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,kw", [
+    ((2, 3, 7), dict(size=3)), ((2, 3, 7), dict(size=10)), ((2, 3, 7), dict(scale_factor=0.5)),
+    ((2, 3, 6, 9), dict(size=(2, 3))), ((2, 3, 6, 9), dict(size=(4, 5))),
+    ((2, 3, 6, 9), dict(scale_factor=(0.5, 1.7))),
+    ((1, 2, 6, 9), dict(scale_factor=0.7, recompute_scale_factor=True)),
+    ((1, 2, 6, 9), dict(size=1)), ((1, 2, 4, 5, 6), dict(size=(2, 3, 4))),
+    ((1, 2, 4, 5, 6), dict(scale_factor=(0.5, 1.5, 0.8))), ((1, 2, 4, 5, 6), dict(size=1)),
+])
+def test_area_matches_torch_and_adaptive_avg_pool(shape, kw, dtype):
+    got = check(rand(shape, dtype), mode="area", **kw)
+    if len(shape) == 4:
+        np.testing.assert_array_equal(got, cnnlib.adaptive_avg_pool2d(rand(shape, dtype),
+                                                                      got.shape[2:]))
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 5), (1, 2, 5, 6), (1, 2, 3, 5, 6)])
+def test_area_may_be_empty_like_torch(shape):
+    """Adaptive pooling to size 0 is allowed (in torch too): an empty output, not an error."""
+    assert check(rand(shape, np.float64), scale_factor=0.1, mode="area").size == 0
+
+
+def test_bicubic_overshoots_where_bilinear_does_not():
+    step = np.repeat(np.repeat(np.array([[0.0, 0.0, 1.0, 1.0]]), 4, 0)[None, None], 1, 0)
+    cubic = check(step, size=(4, 12), mode="bicubic", align_corners=False)
+    linear = check(step, size=(4, 12), mode="bilinear", align_corners=False)
+    assert cubic.max() > 1 and cubic.min() < 0                 # ringing at the edge
+    assert linear.max() <= 1 and linear.min() >= 0
+
+
+def test_bicubic_weights_sum_to_one_and_clamp_at_the_border():
+    from cnnlib._bicubic import cubic_taps
+    src = np.array([-0.75, -0.25, 0.0, 0.4, 2.5, 3.9, 4.2], np.float64)
+    index, weight = cubic_taps(src, 5)
+    np.testing.assert_allclose(weight.sum(0), 1, rtol=1e-14)
+    assert index.min() == 0 and index.max() == 4               # taps beyond the border clamp
+    assert index[:, 0].tolist() == [0, 0, 0, 1] and index[:, -1].tolist() == [3, 4, 4, 4]
+    x = np.full((1, 1, 5, 5), 2.5)
+    np.testing.assert_allclose(cnnlib.interpolate(x, size=(9, 3), mode="bicubic"), 2.5,
+                               rtol=1e-14)                     # constants are reproduced
+
+
+@settings(max_examples=50, deadline=None)
+@given(mode=st.sampled_from(["bicubic", "area"]), nd=st.integers(1, 3), data=st.data(),
+       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**16))
+def test_bicubic_and_area_hypothesis(mode, nd, data, dtype, seed):
+    nd = 2 if mode == "bicubic" else nd
+    spatial = tuple(data.draw(st.lists(st.integers(1, 8), min_size=nd, max_size=nd)))
+    x = rand((data.draw(st.integers(1, 2)), 2) + spatial, dtype, seed)
+    kw = dict(mode=mode)
+    if mode == "bicubic":
+        kw["align_corners"] = data.draw(st.booleans())
+    if data.draw(st.booleans()):
+        kw["size"] = tuple(data.draw(st.lists(st.integers(1, 14), min_size=nd, max_size=nd)))
+    else:
+        factors = st.floats(0.2, 3.5).map(lambda f: round(f, 2))
+        kw["scale_factor"] = tuple(data.draw(st.lists(factors, min_size=nd, max_size=nd)))
+        kw["recompute_scale_factor"] = data.draw(st.sampled_from([None, False, True]))
+    try:
+        want = F.interpolate(torch.from_numpy(x), **kw).numpy()
+    except RuntimeError:                     # an output size of 0 (tiny scale factor)
+        with pytest.raises(ValueError, match="must be positive"):
+            cnnlib.interpolate(x, **kw)
+        return
+    got = cnnlib.interpolate(x, **kw)
+    assert got.shape == want.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, want, **tol(dtype))
+
+
 X3 = rand((1, 2, 5), np.float32)
 X4 = rand((1, 2, 5, 6), np.float32)
 
@@ -149,12 +234,27 @@ X4 = rand((1, 2, 5, 6), np.float32)
      r"align_corners=True can only be set with the interpolating modes"),
     (lambda: cnnlib.interpolate(X4, size=3, mode="nearest-exact", align_corners=False),
      ValueError, r"align_corners=False .* not mode='nearest-exact'"),
-    (lambda: cnnlib.interpolate(X4, size=3, mode="bicubic"), ValueError,
-     r"mode='bicubic' is not supported \(torch has it"),
+    (lambda: cnnlib.interpolate(X4, size=3, mode="trilinear"), ValueError,
+     r"mode='trilinear' is not supported \(torch has it"),
     (lambda: cnnlib.interpolate(X4, size=3, mode="cubic"), ValueError,
      r"mode='cubic' is not supported; expected one of"),
     (lambda: cnnlib.interpolate(X4, size=3, mode="bilinear", antialias=True), ValueError,
      r"antialias=True is not supported"),
+    (lambda: cnnlib.interpolate(X4, size=3, mode="bicubic", antialias=True), ValueError,
+     r"antialias=True is not supported"),
+    (lambda: cnnlib.interpolate(X3, size=3, mode="bicubic"), InterpolateNdimError,
+     r"mode='bicubic' needs 4-D input .* got 3-D"),
+    (lambda: cnnlib.interpolate(X4[None], size=3, mode="bicubic"), NotImplementedError,
+     r"mode='bicubic' needs 4-D input .* got 5-D"),
+    (lambda: cnnlib.interpolate(X4, size=3, mode="area", align_corners=True), ValueError,
+     r"align_corners=True can only be set with the interpolating modes 'linear' \| "
+     r"'bilinear' \| 'bicubic', not mode='area'"),
+    (lambda: cnnlib.interpolate(X4, size=3, mode="bicubic", align_corners=1), TypeError,
+     r"align_corners=1 must be a bool"),
+    (lambda: cnnlib.interpolate(X4, size=-1, mode="area"), ValueError,
+     r"output size \(-1, -1\)"),
+    (lambda: cnnlib.interpolate(X4[0, 0], size=3, mode="area"), ValueError,
+     r"mode='area' needs 3-D, 4-D or 5-D input"),
     (lambda: cnnlib.interpolate(X4, size=3, mode="linear"), InterpolateNdimError,
      r"mode='linear' needs 3-D input .* got 4-D"),
     (lambda: cnnlib.interpolate(X3, size=3, mode="bilinear"), ValueError,
@@ -194,7 +294,7 @@ def test_interpolate_errors(call, exc, match):
 @pytest.mark.parametrize("kw", [
     dict(size=3, scale_factor=2), dict(), dict(size=3, align_corners=True),
     dict(size=3, antialias=True), dict(size=(3, 4), recompute_scale_factor=True),
-    dict(size=(3, 4, 5)),
+    dict(size=(3, 4, 5)), dict(size=3, mode="area", align_corners=False),
 ])
 def test_torch_rejects_the_same_calls(kw):
     """The argument errors above are torch's errors too (not cnnlib inventions)."""

@@ -139,6 +139,27 @@ def test_import_cnnlib_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_models_is_imported_on_first_access():
+    """``import cnnlib; cnnlib.models.resnet50()`` works, and only then is torch imported."""
+    code = ("import sys, cnnlib\n"
+            "assert 'torch' not in sys.modules, 'torch imported by import cnnlib'\n"
+            "assert 'models' in dir(cnnlib)\n"
+            "from cnnlib import *\n"
+            "assert 'torch' not in sys.modules, 'torch imported by from cnnlib import *'\n"
+            "net = cnnlib.models.resnet50()\n"
+            "assert 'torch' in sys.modules\n"
+            "assert sum(p.numel() for p in net.parameters()) == 25_557_032\n"
+            "assert cnnlib.models is sys.modules['cnnlib.models']\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unknown_attribute_of_the_package_is_an_attribute_error():
+    import cnnlib
+    with pytest.raises(AttributeError, match="module 'cnnlib' has no attribute 'model'"):
+        cnnlib.model  # noqa: B018
+    assert not hasattr(cnnlib, "resnet50")
+
+
 def test_vgg16_builds_on_the_meta_device():
     """FLOPs of VGG16 can be counted without allocating its 553 MB of weights."""
     from torch.utils.flop_counter import FlopCounterMode
