@@ -15,7 +15,7 @@ import numpy as np
 from ._explorable import Explorable, explorable, knobs_from
 
 __all__ = ["setup", "show_grid", "case_grid", "animation_html", "split_axes",
-           "conv_window_frame", "conv_animation", "explorable", "Explorable", "knobs_from"]
+           "conv_window_frame", "conv_animation", "explorable", "Explorable", "knobs_from", "table"]
 
 
 def setup():
@@ -69,10 +69,11 @@ def show_grid(ax, values, title=None, cmap="Blues", fmt="{:g}", annotate=True, v
                     continue
                 ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
                         color="white" if (hi > lo and v > mid) else "black")
-    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
-    ax.grid(which="minor", color="white", linewidth=1)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    # cell borders as two line collections (minor ticks + grid would cost a tick object per line)
+    ax.hlines(np.arange(0.5, h - 1, 1), -0.5, w - 0.5, color="white", linewidth=1)
+    ax.vlines(np.arange(0.5, w - 1, 1), -0.5, h - 0.5, color="white", linewidth=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
     for side in ax.spines.values():
         side.set_visible(False)
     if highlight is not None:
@@ -291,3 +292,179 @@ def conv_animation(x, w, stride=1, padding=0, dilation=1, fmt="{:g}", interval=8
     update(0)
     fig.tight_layout()
     return FuncAnimation(fig, update, frames=n_frames, interval=interval, blit=False)
+
+
+# --- Tables ---------------------------------------------------------------------------------
+
+_ALIGN = {"l": "left", "r": "right", "c": "center", "left": "left", "right": "right",
+          "center": "center"}
+# A number as a chapter prints it: sign, digits with optional thousands separators, decimals,
+# exponent, then at most a short unit ("1,792", "-0.25", "1.7e9", "12.8 MB", "87×", "7.9%").
+_NUMERIC = r"[-+\u2212]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][-+]?\d+)?\s?(%|×|x|[A-Za-zµ]{1,3})?"
+
+
+def _cell_text(value):
+    """How a cell is shown: strings as given, ints and floats with thousands separators."""
+    import numbers
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return f"{float(value):,}"
+    return str(value)
+
+
+def _is_numeric(value, text):
+    import numbers
+    import re
+
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return True
+    return (isinstance(value, str) and any(c.isdigit() for c in text)
+            and re.fullmatch(_NUMERIC, text.strip()) is not None)
+
+
+def _table_type():
+    """The class of :func:`table`'s result (made on first use: IPython is imported lazily)."""
+    global _Table
+    if _Table is None:
+        from IPython.display import HTML
+
+        class Table(HTML):
+            """An HTML table for notebooks and the website, with a plain-text ``repr``.
+
+            Attributes: ``columns``, ``rows`` (the cells' text), ``align`` ("left"/"right"/"center"
+            per column), ``caption``, ``data`` (the HTML) and ``text`` (the plain-text table).
+            """
+
+            def __init__(self, html_text, text, columns, rows, align, caption):
+                super().__init__(html_text)
+                self.text, self.columns, self.rows = text, columns, rows
+                self.align, self.caption = align, caption
+
+            def __repr__(self):
+                return self.text
+
+            def __str__(self):
+                return self.text
+
+        _Table = Table
+    return _Table
+
+
+_Table = None
+
+
+def table(rows, columns, align=None, caption=None):
+    """A table of numbers that reads well on the website and as plain text.
+
+    Numeric columns are right-aligned in tabular figures (digits of equal width) with padding
+    between the columns, so that ``448`` and ``442,368`` in neighbouring columns do not run
+    together; text columns are left-aligned.
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        One sequence of cells per row, each as long as ``columns``. A string is shown as given
+        (format numbers yourself for units or decimals: ``f"{x:.1f} MB"``); an int or a float is
+        shown with thousands separators (``1792`` → ``1,792``); ``None`` as an empty cell.
+    columns : sequence of str
+        The column headings.
+    align : str or sequence of str, optional
+        One alignment per column: a string of letters ``"lrrc"`` or a sequence of ``"left"``,
+        ``"right"``, ``"center"``. By default a column is right-aligned when every non-empty cell
+        is a number: an int or a float, or a string such as ``"1,792"``, ``"-0.25"``, ``"1.7e9"``,
+        ``"12.8 MB"``, ``"87×"`` (a number and at most a three-letter unit); else left-aligned.
+    caption : str, optional
+        A caption above the table (state its conventions there, e.g. "bias excluded").
+
+    Returns
+    -------
+    Table
+        An ``IPython.display.HTML`` (a ``<table>``; Jupyter and the website display it) whose
+        ``repr`` is the same table as plain text; ``.columns``, ``.rows`` (cell texts) and
+        ``.align`` give the content.
+
+    Raises
+    ------
+    TypeError
+        ``rows`` or a row is not a sequence, a heading is not a string.
+    ValueError
+        No columns, a row whose length differs from ``columns`` (ragged rows), or an ``align``
+        of the wrong length or with an unknown alignment.
+
+    Notes
+    -----
+    Chapter 23 (output size, parameters and FLOPs) shows its counts with it.
+    """
+    import html
+    from collections.abc import Sequence
+
+    if isinstance(columns, str) or not isinstance(columns, Sequence):
+        raise TypeError(f"columns={columns!r} must be a sequence of headings (str)")
+    columns = list(columns)
+    if not columns:
+        raise ValueError("columns=[] must name at least one column")
+    for j, c in enumerate(columns):
+        if not isinstance(c, str):
+            raise TypeError(f"columns[{j}]={c!r} must be a str")
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, (Sequence, np.ndarray)):
+        raise TypeError(f"rows={type(rows).__name__} must be a sequence of rows (a list of lists)")
+    raw = []
+    for i, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray)):
+            raise TypeError(f"rows[{i}]={row!r} must be a sequence of cells")
+        row = list(row)
+        if len(row) != len(columns):
+            raise ValueError(f"rows[{i}] has {len(row)} cells but columns has {len(columns)}: "
+                             "every row needs one cell per column (ragged rows)")
+        raw.append(row)
+    cells = [[_cell_text(v) for v in row] for row in raw]
+
+    if align is None:
+        align = []
+        for j in range(len(columns)):
+            filled = [(row[j], text[j]) for row, text in zip(raw, cells)
+                      if text[j].strip() not in ("", "—")]
+            numeric = bool(filled) and all(_is_numeric(v, t) for v, t in filled)
+            align.append("right" if numeric else "left")
+    else:
+        spec = list(align) if isinstance(align, str) else list(align)
+        if len(spec) != len(columns):
+            raise ValueError(f"align={align!r} gives {len(spec)} alignments for "
+                             f"{len(columns)} columns")
+        bad = [a for a in spec if not isinstance(a, str) or a not in _ALIGN]
+        if bad:
+            raise ValueError(f"align={align!r}: unknown alignment {bad[0]!r} (use l/r/c or "
+                             "left/right/center)")
+        align = [_ALIGN[a] for a in spec]
+    if caption is not None and not isinstance(caption, str):
+        raise TypeError(f"caption={caption!r} must be a str or None")
+
+    esc = html.escape
+    pad = "padding:.2em .8em"
+    head = "".join(f'<th style="text-align:{a};{pad};white-space:nowrap">{esc(c)}</th>'
+                   for c, a in zip(columns, align))
+    body = "".join("<tr>" + "".join(
+        f'<td style="text-align:{a};{pad}{";white-space:nowrap" if a == "right" else ""}">'
+        f"{esc(t)}</td>" for t, a in zip(row, align)) + "</tr>" for row in cells)
+    cap = (f'<caption style="caption-side:top;text-align:left;padding:.2em 0">'
+           f"{esc(caption)}</caption>" if caption else "")
+    html_text = (f'<table class="cnnlib-table" style="border-collapse:collapse;'
+                 f'font-variant-numeric:tabular-nums;margin:.5em 0">{cap}'
+                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+    widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(columns)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if a == "right" else v.center(w) if a == "center"
+                         else v.ljust(w) for v, w, a in zip(values, widths, align)).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    text = "\n".join(([caption] if caption else []) + [line(columns), rule]
+                     + [line(row) for row in cells])
+    return _table_type()(html_text, text, columns, cells, align, caption)
