@@ -21,6 +21,10 @@ The header of each table prints which kernels ran.
 
 Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core default|auto|NAME``.
 A full run (both thread counts) takes about two minutes on the book's machine.
+
+The timing protocol is importable, and chapter 31 uses it for its live timings:
+:func:`conv_callables` (one zero-argument callable per method plus torch, each checked against
+torch first) and :func:`median_times` (warm-up, interleaved rounds, medians).
 """
 from __future__ import annotations
 
@@ -53,18 +57,44 @@ def _avx512() -> bool:
     return all(f" {flag}" in flags for flag in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
 
 
-def _time_blocks(funcs: dict, rounds: int, block: float, settle: float) -> dict:
-    """Median seconds per call of each zero-argument callable.
+def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float = 0.0) -> dict:
+    """Median seconds per call of each zero-argument callable, timed side by side.
 
-    Every round times each callable in turn, as a block of consecutive calls lasting about
-    ``block`` seconds, preceded by a pause of ``settle`` seconds and one untimed call. Why
-    blocks and pauses: torch (OpenMP), numba (OpenMP) and OpenBLAS each keep their own worker
+    Parameters
+    ----------
+    funcs : dict
+        ``name -> callable()``, e.g. from :func:`conv_callables`.
+    rounds : int
+        Rounds of interleaved timing: every round times each callable in turn, so that a drift of
+        the machine (another process starting, the clock changing) hits all of them alike.
+    block : float
+        Seconds of consecutive calls timed per callable and round (2 to 50 calls, from the
+        warm-up's estimate of one call); ``0`` times one call per round.
+    settle : float
+        Pause in seconds before each block; ``0``: no pause.
+
+    Returns
+    -------
+    dict
+        ``name -> median seconds per call`` over all timed calls.
+
+    Notes
+    -----
+    Each callable first runs twice untimed (numba compilation or cache load, BLAS threads
+    starting; the second call estimates the time of one call). In every round, each block of
+    timed calls is preceded by one untimed call: the callables timed before it have evicted its
+    data and code from the caches, and a first call after another method measured 1.5–4×
+    slower than the next one (torch's 0.15 ms 3×3 layer of chapter 31 took 0.6 ms), which
+    would penalise whichever method runs after a memory-hungry one. The median is therefore
+    the time of a call repeated in a loop, as ``timeit`` measures it.
+
+    Why pauses: torch (OpenMP), numba (OpenMP) and OpenBLAS each keep their own worker
     threads, which spin for a while after a call (OpenBLAS' for ~0.1 s). With 2 threads on
     2 cores, a method timed right after another library's call shares the cores with those
-    spinning threads and runs several times slower — a measurement artefact that would penalise
-    whichever side runs second. The pause lets the other libraries' threads go to sleep; within
-    a block each method pays only for its own threads (as it would in a loop of its own).
-    Rounds interleave the methods, so that drifts of the machine hit all of them alike.
+    spinning threads and runs several times slower. The pause lets the other libraries' threads
+    go to sleep; within a block each method pays only for its own threads (as it would in a loop
+    of its own). With one thread per library (as in chapter 31) there is nothing to wait for:
+    ``settle=0``.
     """
     per_call = {}
     for name, f in funcs.items():     # warm-up: numba compilation / cache load, BLAS threads
@@ -75,13 +105,47 @@ def _time_blocks(funcs: dict, rounds: int, block: float, settle: float) -> dict:
     samples = {name: [] for name in funcs}
     for _ in range(rounds):
         for name, f in funcs.items():
-            time.sleep(settle)
-            f()
-            for _ in range(int(min(50, max(2, block / max(per_call[name], 1e-9))))):
+            if settle > 0:
+                time.sleep(settle)
+            f()                        # untimed: refill the caches the other callables used
+            calls = 1 if block <= 0 else int(min(50, max(2, block / max(per_call[name], 1e-9))))
+            for _ in range(calls):
                 t0 = time.perf_counter()
                 f()
                 samples[name].append(time.perf_counter() - t0)
     return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+
+
+def conv_callables(x, w, methods, stride=1, padding=0, dilation=1, groups=1, rtol=1e-4) -> dict:
+    """One zero-argument callable per ``cnnlib.conv2d`` method, plus ``"torch"``, for timing.
+
+    Every method's output is first checked against ``torch.nn.functional.conv2d`` (largest
+    error relative to the largest output value at most ``rtol``; ``AssertionError`` naming the
+    method otherwise), so that nothing wrong is ever timed. ``x``, ``w``: NumPy arrays (NCHW,
+    ``(C_out, C_in/groups, kh, kw)``); ``methods``: names accepted by ``conv2d(method=...)``.
+    The ``"torch"`` callable runs under ``torch.no_grad()`` on the same data.
+    """
+    import numpy as np
+    import torch
+
+    import cnnlib
+
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+    def run_torch():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(tx, tw, None, **kw)
+
+    ref = run_torch().numpy()
+    funcs = {}
+    for m in methods:
+        funcs[m] = (lambda m=m: cnnlib.conv2d(x, w, None, method=m, **kw))
+        err = float(np.abs(funcs[m]() - ref).max() / np.abs(ref).max())
+        if not err <= rtol:
+            raise AssertionError(f"method {m!r} differs from torch (relative error {err:.2e} > {rtol:g})")
+    funcs["torch"] = run_torch
+    return funcs
 
 
 def worker(threads: int, quick: bool) -> dict:
@@ -90,7 +154,6 @@ def worker(threads: int, quick: bool) -> dict:
     import numpy as np
     import torch
 
-    import cnnlib
     from cnnlib._algorithms import method_for
     from cnnlib._validation import conv_spec
 
@@ -101,24 +164,13 @@ def worker(threads: int, quick: bool) -> dict:
     for name, c_in, c_out, h, k, s, p, g in LAYERS:
         x = rng.standard_normal((1, c_in, h, h), dtype=np.float32)
         w = rng.standard_normal((c_out, c_in // g, k, k), dtype=np.float32) / math.sqrt(c_in // g * k * k)
-        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
         spec = conv_spec(x, w, None, s, p, 1, g, 2, "conv2d")
-        funcs = {}
-        for m in METHODS:
-            if m == "winograd" and not (k == 3 and s == 1):
-                continue
-            funcs[m] = (lambda m=m: cnnlib.conv2d(x, w, None, s, p, 1, g, method=m))
-
-        def run_torch():
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(tx, tw, None, s, p, 1, g)
-        funcs["torch"] = run_torch
-        ref = run_torch().numpy()
-        for m, f in funcs.items():     # every method must agree with torch before it is timed
-            err = float(np.abs(f() - ref).max() / np.abs(ref).max())
-            if err > 1e-4:
-                raise AssertionError(f"{name}: method {m} differs from torch (rel. error {err:.2e})")
-        times = _time_blocks(funcs, rounds=2 if quick else 5, block=0.02 if quick else 0.08,
+        methods = [m for m in METHODS if m != "winograd" or (k == 3 and s == 1)]
+        try:       # every method must agree with torch before it is timed
+            funcs = conv_callables(x, w, methods, stride=s, padding=p, groups=g)
+        except AssertionError as err:
+            raise AssertionError(f"{name}: {err}") from None
+        times = median_times(funcs, rounds=2 if quick else 5, block=0.02 if quick else 0.08,
                              settle=0.05 if quick else 0.12)
         macs = c_out * (c_in // g) * k * k * ((h + 2 * p - k) // s + 1) ** 2
         results.append({"layer": name, "flops": 2 * macs, "times": times,

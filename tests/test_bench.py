@@ -1,4 +1,5 @@
-"""The README's benchmark command runs and prints the full table (speed itself is not asserted)."""
+"""The README's benchmark command runs and prints the full table (speed itself is not asserted),
+and the timing protocol it shares with chapter 31 (``median_times``, ``conv_callables``)."""
 import re
 import subprocess
 import sys
@@ -15,3 +16,71 @@ def test_bench_quick_run_prints_every_layer_and_the_geometric_mean():
         assert row.split()[-1] in ("direct", "im2col", "winograd", "winograd_f2", "fft")
     ratio = re.search(r"geometric-mean time ratio auto/torch at 1 thread\(s\): ([0-9.]+)", out)
     assert ratio is not None and float(ratio.group(1)) > 0
+
+
+# --- The timing protocol shared with chapter 31 -------------------------------------------------
+
+class FakeClock:
+    """Stands in for the ``time`` module inside cnnlib.bench: time passes only when told to."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_median_times_warms_up_interleaves_and_takes_the_median(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(bench, "time", clock)
+    # warm-up (2 calls), then per round an untimed call (here: a cold, slow one) and a timed one
+    durations = {"fast": iter([1, 1] + [7, 1, 7, 9, 7, 1, 7, 1, 7, 1]),
+                 "slow": iter([5, 5] + [70, 5, 70, 5, 70, 50, 70, 5, 70, 5])}
+    order = []
+
+    def make(name):
+        def f():
+            order.append(name)
+            clock.now += next(durations[name])
+        return f
+
+    times = bench.median_times({name: make(name) for name in durations}, rounds=5)
+    assert times == {"fast": 1, "slow": 5}     # untimed calls and one outlier each do not count
+    assert order == ["fast"] * 2 + ["slow"] * 2 + ["fast", "fast", "slow", "slow"] * 5
+
+
+def test_median_times_blocks_and_settle_pauses(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(bench, "time", clock)
+    calls = []
+
+    def f():
+        calls.append(clock.now)
+        clock.now += 1.0
+
+    times = bench.median_times({"f": f}, rounds=2, block=3.0, settle=0.5)
+    # 2 warm-up calls, then per round: a pause, one untimed call, a block of 3 timed calls
+    assert len(calls) == 2 + 2 * (1 + 3)
+    assert calls[2] == calls[1] + 1.0 + 0.5                # the pause comes before the round
+    assert times == {"f": 1.0}
+
+
+def test_conv_callables_checks_each_method_against_torch_before_timing(monkeypatch):
+    import numpy as np
+    import pytest
+
+    import cnnlib
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 3, 8, 8), dtype=np.float32)
+    w = rng.standard_normal((4, 3, 3, 3), dtype=np.float32)
+    funcs = bench.conv_callables(x, w, ["direct", "im2col"], padding=1)
+    assert list(funcs) == ["direct", "im2col", "torch"]
+    np.testing.assert_allclose(funcs["im2col"](), funcs["torch"]().numpy(), rtol=1e-5, atol=1e-5)
+    real = cnnlib.conv2d
+    monkeypatch.setattr(cnnlib, "conv2d", lambda *args, **kwargs: real(*args, **kwargs) + 1)
+    with pytest.raises(AssertionError, match="method 'direct' differs from torch"):
+        bench.conv_callables(x, w, ["direct"], padding=1)
