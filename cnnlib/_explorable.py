@@ -29,6 +29,10 @@ __all__ = ["Knob", "knobs_from", "initial_values", "explorable"]
 # A page stays light on a phone: at most this many frames and bytes per figure (images included).
 MAX_FRAMES = 64
 MAX_BYTES = 1_000_000
+# ... and one frame, shown at full width in a phone's text column (390 px screen, 358 px column),
+# has no text smaller than this many CSS pixels.
+PHONE_COLUMN_PX = 358
+MIN_TEXT_PX = 8.0
 
 
 class Knob:
@@ -120,9 +124,24 @@ def _png(fig, colors):
     return out.getvalue(), img.size
 
 
-def render_frames(draw, knobs, figsize=(6.4, 3.6), dpi=110, colors=128, max_frames=MAX_FRAMES):
+def smallest_text(fig):
+    """``(size in CSS px on a phone, text)`` of the smallest visible text of ``fig`` when the
+    figure is shown at full width in a phone's text column (never enlarged beyond its own size)."""
+    from matplotlib.text import Text
+
+    width_px = fig.get_figwidth() * fig.dpi
+    scale = min(1.0, PHONE_COLUMN_PX / width_px)
+    sizes = [(t.get_fontsize() * fig.dpi / 72 * scale, t.get_text())
+             for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+             and t.get_figure() is not None]
+    return min(sizes, key=lambda s: s[0]) if sizes else (math.inf, "")
+
+
+def render_frames(draw, knobs, figsize=(6.4, 3.6), dpi=110, colors=128, max_frames=MAX_FRAMES,
+                  min_text_px=MIN_TEXT_PX):
     """Run ``draw(ax, **values)`` for every combination of knob values; return
-    ``(combinations, pngs, size)`` where ``pngs[i]`` is the PNG of ``combinations[i]``."""
+    ``(combinations, pngs, size)`` where ``pngs[i]`` is the PNG of ``combinations[i]``.
+    Raises ``ValueError`` when a frame has text smaller than ``min_text_px`` on a phone."""
     import matplotlib.pyplot as plt
 
     n = math.prod(len(k.values) for k in knobs)
@@ -145,7 +164,13 @@ def render_frames(draw, knobs, figsize=(6.4, 3.6), dpi=110, colors=128, max_fram
             if margins is None:           # tight margins, computed once (a costly part of a frame)
                 fig.tight_layout()
                 margins = {m: getattr(fig.subplotpars, m) for m in ("left", "right", "bottom", "top")}
-            png, size = _png(fig, colors)
+            png, size = _png(fig, colors)   # draws the canvas: tick labels now exist
+            px, text = smallest_text(fig)
+            if px < min_text_px:
+                raise ValueError(
+                    f"frame {combo} has text {text[:40]!r} of {px:.1f} px on a phone "
+                    f"(figure {fig.get_figwidth():g} in wide shown in a {PHONE_COLUMN_PX} px "
+                    f"column) < min_text_px={min_text_px}: use a narrower figsize or larger fonts")
             pngs.append(png)
     finally:
         plt.close(fig)
@@ -266,7 +291,7 @@ def _alt_text(alt, values, knobs):
 
 
 def explorable(draw, alt, figsize=(6.4, 3.6), title=None, dpi=110, colors=128,
-               max_frames=MAX_FRAMES, max_bytes=MAX_BYTES, **knobs):
+               max_frames=MAX_FRAMES, max_bytes=MAX_BYTES, min_text_px=MIN_TEXT_PX, **knobs):
     """An explorable figure: ``draw`` precomputed for every combination of knob values, with a
     slider per numeric knob and a dropdown per other knob, in HTML that works without a kernel.
 
@@ -278,8 +303,9 @@ def explorable(draw, alt, figsize=(6.4, 3.6), title=None, dpi=110, colors=128,
         Alt text of every frame: a description to which the knob values are appended, or
         ``alt(**values) -> str``.
     figsize : tuple
-        Size of one frame in inches; at ``dpi`` it is the frame's size in pixels. Keep it about
-        7 inches wide or less so that one frame is readable at full width on a phone.
+        Size of one frame in inches; at ``dpi`` it is the frame's size in pixels. One frame is
+        shown at full width on a phone, so keep it narrow (5 to 6.4 inches) with fonts to match
+        (``min_text_px`` checks it).
     title : str, optional
         A heading above the controls.
     dpi : int
@@ -288,6 +314,11 @@ def explorable(draw, alt, figsize=(6.4, 3.6), title=None, dpi=110, colors=128,
     max_frames, max_bytes : int
         The budget: more combinations than ``max_frames``, or HTML larger than ``max_bytes``,
         raise ``ValueError`` (give the knobs fewer values, or a smaller ``figsize``/``dpi``).
+    min_text_px : float
+        Readability on a phone: one frame is shown at full width in a 358 px text column (a
+        390 px screen), and no text of it may be smaller than this many CSS pixels there, or
+        ``ValueError`` names the text (use a narrower ``figsize`` or larger fonts: at 6.4 inches
+        wide, 8 px needs about 10 pt; at 5 inches, 8 pt).
     **knobs
         ``name=(lo, hi)`` / ``name=(lo, hi, step)`` (``hi`` included) or ``name=[values]``.
 
@@ -301,7 +332,7 @@ def explorable(draw, alt, figsize=(6.4, 3.6), title=None, dpi=110, colors=128,
     ks = knobs_from(**knobs)
     start = initial_values(draw, ks)
     combos, pngs, size = render_frames(draw, ks, figsize=figsize, dpi=dpi, colors=colors,
-                                       max_frames=max_frames)
+                                       max_frames=max_frames, min_text_px=min_text_px)
     fig = Explorable(ks, combos, pngs, size, alt, start, title=title)
     if fig.nbytes > max_bytes:
         raise ValueError(f"explorable figure is {fig.nbytes:,} bytes > max_bytes={max_bytes:,} "

@@ -36,7 +36,7 @@ def setup():
 
 
 def show_grid(ax, values, title=None, cmap="Blues", fmt="{:g}", annotate=True, vmin=None,
-              vmax=None, highlight=None, highlight_color="tab:red"):
+              vmax=None, highlight=None, highlight_color="tab:red", fontsize=8):
     """Draw a small 2-D array as a grid of cells with their values written in.
 
     Parameters
@@ -48,6 +48,9 @@ def show_grid(ax, values, title=None, cmap="Blues", fmt="{:g}", annotate=True, v
         Format of each annotation (``"{:g}"``, ``"{:.1f}"`` …).
     annotate : bool
         Write the values into the cells (switch off for grids larger than ~16×16).
+    fontsize : float
+        Size of the written values in points (an explorable frame needs larger text than a
+        laptop figure: :func:`explorable` checks it).
     highlight : tuple (row0, col0, height, width), optional
         A rectangle drawn around a block of cells, e.g. the current convolution window.
     """
@@ -67,7 +70,7 @@ def show_grid(ax, values, title=None, cmap="Blues", fmt="{:g}", annotate=True, v
                 v = values[i, j]
                 if not np.isfinite(v):          # NaN = "not computed yet": leave the cell blank
                     continue
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize,
                         color="white" if (hi > lo and v > mid) else "black")
     # cell borders as two line collections (minor ticks + grid would cost a tick object per line)
     ax.hlines(np.arange(0.5, h - 1, 1), -0.5, w - 0.5, color="white", linewidth=1)

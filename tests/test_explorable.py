@@ -38,7 +38,7 @@ def data_of(html):
 
 @pytest.fixture(scope="module")
 def ex():
-    return viz.explorable(draw, alt="A test image", figsize=(2, 2), dpi=50, **KNOBS)
+    return viz.explorable(draw, alt="A test image", figsize=(2, 2), dpi=50, min_text_px=0, **KNOBS)
 
 
 # --- knob declarations ----------------------------------------------------------------------------
@@ -132,17 +132,18 @@ def test_identical_frames_are_stored_once():
     def draw_ignoring(ax, a=1, b=1):
         ax.plot([0, a], [0, 1])
 
-    ex = viz.explorable(draw_ignoring, alt="Only a matters", figsize=(2, 2), dpi=40, a=[1, 2], b=[1, 2, 3])
+    ex = viz.explorable(draw_ignoring, alt="Only a matters", figsize=(2, 2), dpi=40, min_text_px=0,
+                        a=[1, 2], b=[1, 2, 3])
     data = data_of(ex.html)
     assert len(data["index"]) == 6 and len(data["frames"]) == 2
 
 
 def test_callable_alt_text():
     ex = viz.explorable(draw, alt=lambda kernel, k, scale: f"{kernel} kernel of size {k} at {scale}",
-                        figsize=(2, 2), dpi=40, kernel=["box"], k=[3], scale=[1.0])
+                        figsize=(2, 2), dpi=40, min_text_px=0, kernel=["box"], k=[3], scale=[1.0])
     assert data_of(ex.html)["alts"] == {"0,0,0": "box kernel of size 3 at 1.0"}
     with pytest.raises(ValueError, match="alt text"):
-        viz.explorable(draw, alt=lambda **v: "", figsize=(2, 2), dpi=40, kernel=["box"])
+        viz.explorable(draw, alt=lambda **v: "", figsize=(2, 2), dpi=40, min_text_px=0, kernel=["box"])
 
 
 def test_frame_budget_is_enforced_before_drawing():
@@ -154,8 +155,8 @@ def test_frame_budget_is_enforced_before_drawing():
     with pytest.raises(ValueError, match=r"10 a × 10 b = 100 frames > max_frames=64"):
         viz.explorable(counting, alt="Never drawn at all", a=(0, 9), b=(0, 9))
     assert calls == []
-    ex = viz.explorable(counting, alt="Drawn four times", figsize=(1, 1), dpi=20, max_frames=4,
-                        a=(0, 1), b=(0, 1))
+    ex = viz.explorable(counting, alt="Drawn four times", figsize=(1, 1), dpi=20, min_text_px=0,
+                        max_frames=4, a=(0, 1), b=(0, 1))
     assert len(calls) == 4 and len(ex.frames) == 4
 
 
@@ -165,7 +166,25 @@ def test_byte_budget_is_enforced():
 
     with pytest.raises(ValueError, match=r"bytes > max_bytes=10,000"):
         viz.explorable(noisy, alt="Random noise frames", figsize=(3, 3), dpi=60, max_bytes=10_000,
+                       min_text_px=0,
                        seed=(0, 3))
+
+
+def test_text_too_small_for_a_phone_is_an_error():
+    def tiny(ax, k=1):
+        ax.text(0.5, 0.5, f"k = {k}", fontsize=6)
+        ax.set_axis_off()
+
+    # 6 pt at 110 dpi is 9.2 px; a 6.4-inch frame (704 px) is shown 358 px wide: 4.7 px
+    with pytest.raises(ValueError, match=r"'k = 1' of 4\.7 px on a phone .* < min_text_px=8"):
+        viz.explorable(tiny, alt="Tiny text frames", figsize=(6.4, 2), k=(1, 2))
+    # the same text in a frame no wider than the phone's column keeps its 9.2 px
+    ex = viz.explorable(tiny, alt="Readable text frames", figsize=(3, 1), k=(1, 2))
+    assert len(ex.frames) == 2
+    # tick labels count too: 10 pt ticks on a 10-inch frame are 5.4 px
+    with pytest.raises(ValueError, match=r"px on a phone"):
+        viz.explorable(lambda ax, k=1: ax.plot([0, k]), alt="Ticks on a wide frame",
+                       figsize=(10, 2), k=(1, 2))
 
 
 def test_draw_must_be_callable():
