@@ -145,7 +145,10 @@ def visit(browser, server):
 
 
 def wait_for_math(page):
-    """Wait until MathJax has typeset the page; return (math nodes, rendered, errors)."""
+    """Wait until MathJax has typeset the page; return (math nodes, rendered, errors).
+    Pages without math do not load MathJax: (0, 0, 0)."""
+    if not page.locator("article .math").count():
+        return 0, 0, 0
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                            timeout=15000)
     page.evaluate("() => MathJax.startup.promise")
