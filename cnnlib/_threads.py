@@ -13,12 +13,32 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import threading
 
 import numba
 import numpy as np
 
 __all__ = ["one_numba_thread", "scratch"]
+
+
+def _start_numba_threads():
+    """Start numba's thread pool now, at ``import cnnlib``, and leave torch's thread count alone.
+
+    Numba starts its pool on first use. With its OpenMP threading layer, starting it sets
+    OpenMP's thread count to numba's, and OpenMP's count *is* torch's intra-op thread count when
+    torch is loaded: a user's ``torch.set_num_threads(1)`` would silently become 2 at the first
+    ``cnnlib.conv2d``. Started here, the pool takes its threads once; torch's count (kept if
+    torch is already imported) sticks from then on, and numba keeps its own.
+    """
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    numba.get_num_threads()                       # starts the threading layer
+    if torch_threads is not None and torch.get_num_threads() != torch_threads:
+        torch.set_num_threads(torch_threads)
+
+
+_start_numba_threads()
 
 
 @contextlib.contextmanager
