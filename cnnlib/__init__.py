@@ -13,7 +13,8 @@ import importlib
 
 from ._conv import conv1d, conv2d, conv3d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
-from ._cost import conv_macs, conv_params
+from ._cost import (conv_macs, conv_params, separable_cost_ratio, separable_macs,
+                    separable_params)
 from ._counts import conv2d_multiplications
 from ._deform import deform_conv2d
 from ._im2col import col2im, fold, im2col, unfold
@@ -40,7 +41,8 @@ __all__ = [
     "batch_norm", "fuse_conv_bn",
     # calculators
     "conv_output_size", "conv_transpose_output_size", "pool_output_size", "conv_params",
-    "conv_macs", "conv2d_multiplications", "receptive_field", "summary",
+    "conv_macs", "separable_params", "separable_macs", "separable_cost_ratio",
+    "conv2d_multiplications", "receptive_field", "summary",
 ]
 
 # Submodules that import torch: loaded on first attribute access (PEP 562), not by

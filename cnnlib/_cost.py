@@ -83,3 +83,71 @@ def conv_macs(in_channels, out_channels, kernel_size, output_size, groups=1):
     k = _spatial(kernel_size, "kernel_size", n)
     out = _spatial(output_size, "output_size", n)
     return c_out * math.prod(out) * (c_in // g) * math.prod(k)
+
+
+def _kernel_area(kernel_size) -> int:
+    return math.prod(_spatial(kernel_size, "kernel_size", None))
+
+
+def separable_params(in_channels, out_channels, kernel_size, depth_multiplier=1, bias=False):
+    r"""Parameters of a depthwise-separable convolution: a depthwise ``k×k`` convolution
+    ``C_in → m·C_in`` (``groups=C_in``) followed by a pointwise ``1×1`` convolution ``m·C_in → C_out``.
+
+    .. math:: P = m\,C_{in} k^2 + m\,C_{in} C_{out} \;(+\, m\,C_{in} + C_{out} \text{ with biases})
+
+    ``m`` is the depth multiplier (MobileNet's, 1 by default). Equal to
+    ``conv_params(C_in, m*C_in, k, groups=C_in, bias) + conv_params(m*C_in, C_out, 1, bias=bias)``;
+    chapters 20–22 check it against torch.
+
+    Examples
+    --------
+    >>> separable_params(32, 64, 3)        # 32*9 + 32*64
+    2336
+    """
+    c_in, c_out, _ = _channels(in_channels, out_channels, 1)
+    m = _check_int(depth_multiplier, "depth_multiplier", 1)
+    k = _spatial(kernel_size, "kernel_size", None)
+    return (conv_params(c_in, m * c_in, k, groups=c_in, bias=bias)
+            + conv_params(m * c_in, c_out, (1,) * len(k), bias=bias))
+
+
+def separable_macs(in_channels, out_channels, kernel_size, output_size, depth_multiplier=1):
+    r"""Multiply-accumulates of a depthwise-separable convolution for one input.
+
+    .. math:: \text{MACs} = H_{out}W_{out}\,(m\,C_{in}\,k^2 + m\,C_{in}\,C_{out})
+
+    The depthwise part runs at the output resolution (its stride), the pointwise part on its
+    output. FLOPs = 2 × MACs. Compare with :func:`separable_cost_ratio`.
+
+    Examples
+    --------
+    >>> separable_macs(32, 64, 3, 112)     # 112*112*(32*9 + 32*64)
+    29302784
+    """
+    c_in, c_out, _ = _channels(in_channels, out_channels, 1)
+    m = _check_int(depth_multiplier, "depth_multiplier", 1)
+    k = kernel_size if isinstance(kernel_size, (tuple, list)) else None
+    ones = (1,) * len(k) if k is not None else 1
+    return (conv_macs(c_in, m * c_in, kernel_size, output_size, groups=c_in)
+            + conv_macs(m * c_in, c_out, ones, output_size))
+
+
+def separable_cost_ratio(out_channels, kernel_size):
+    r"""Cost of a depthwise-separable convolution divided by the standard convolution it replaces
+    (same ``C_in``, ``C_out``, kernel, output size, depth multiplier 1), exactly:
+
+    .. math:: \frac{C_{in}HW(k^2 + C_{out})}{C_{in}HW\,k^2 C_{out}} = \frac{1}{C_{out}} + \frac{1}{k^2}
+
+    for MACs and for bias-free parameters alike. Not ``1/k²`` (that drops the pointwise part) and
+    not ``1/N + 1/k`` (a kernel of size k has k² taps). Returns a ``fractions.Fraction``.
+    Explained in chapter 21.
+
+    Examples
+    --------
+    >>> separable_cost_ratio(64, 3)
+    Fraction(73, 576)
+    """
+    from fractions import Fraction
+
+    c_out = _check_int(out_channels, "out_channels", 1)
+    return Fraction(1, c_out) + Fraction(1, _kernel_area(kernel_size))
