@@ -15,7 +15,8 @@ import numpy as np
 from ._explorable import Explorable, explorable, knobs_from
 
 __all__ = ["setup", "show_grid", "case_grid", "animation_html", "split_axes",
-           "conv_window_frame", "conv_animation", "explorable", "Explorable", "knobs_from", "table"]
+           "conv_window_frame", "conv_animation", "explorable", "Explorable", "knobs_from", "table",
+           "conv_taps", "conv_explorer"]
 
 
 def setup():
@@ -471,3 +472,96 @@ def table(rows, columns, align=None, caption=None):
     text = "\n".join(([caption] if caption else []) + [line(columns), rule]
                      + [line(row) for row in cells])
     return _table_type()(html_text, text, columns, cells, align, caption)
+
+
+# --- The convolution explorer (chapters 15–22) --------------------------------------------------
+
+def conv_taps(in_size, kernel_size, stride=1, padding=0, dilation=1, index=0):
+    """Input positions read by output ``index`` of a 1-D convolution, in input coordinates.
+
+    Tap ``t`` of output ``i`` reads ``i·s − p + t·d``; a position ``< 0`` or ``≥ in_size`` is a
+    padding zero. Apply per dimension for 2-D. Raises ``ValueError`` when the layer has no output
+    or ``index`` is not one of its outputs.
+
+    Returns
+    -------
+    list of int, length ``kernel_size``
+    """
+    from ._sizes import conv_output_size
+
+    n_out = conv_output_size(in_size, kernel_size, stride, padding, dilation)
+    if not 0 <= index < n_out:
+        raise ValueError(f"index={index} is not an output of this layer (outputs 0..{n_out - 1})")
+    return [index * stride - padding + t * dilation for t in range(kernel_size)]
+
+
+def conv_explorer(ax, H=7, k=3, s=1, p=0, d=1, C_in=4, C_out=4, g=1, i=0, j=0, c_out=0):
+    """One convolution layer at a glance, for a ``draw(ax, **knobs)`` of the chapters on kinds of
+    convolution: which inputs feed output ``(c_out, i, j)``, and what the layer costs.
+
+    Left: the ``H×H`` input with its padding (grey), the taps of output ``(i, j)`` (red, ``d``
+    apart) and the window's extent. Right: the ``C_out × C_in`` channel connections (filled where
+    a weight exists: block-diagonal for ``g`` groups, a diagonal for depthwise), row ``c_out``
+    highlighted. Below: output shape, parameters (with bias), MACs and FLOPs from
+    :func:`cnnlib.conv_output_size`, :func:`cnnlib.conv_params` and :func:`cnnlib.conv_macs`.
+    ``i``, ``j`` and ``c_out`` beyond the output are clamped to its last position; an impossible
+    layer shows the library's error message instead. Square input and kernel.
+    """
+    from matplotlib.patches import Rectangle
+
+    from ._cost import conv_macs, conv_params
+    from ._sizes import conv_output_size
+
+    ax.set_axis_off()
+    try:
+        H_out = conv_output_size(H, k, s, p, d)
+        params = conv_params(C_in, C_out, k, groups=g)
+        macs = conv_macs(C_in, C_out, k, H_out, groups=g)
+    except (ValueError, TypeError) as err:
+        import textwrap
+
+        ax.text(0.5, 0.5, "no valid layer:\n" + textwrap.fill(str(err), 36), ha="center",
+                va="center", fontsize=10, color="tab:red", transform=ax.transAxes)
+        return None
+    i, j, c_out = min(i, H_out - 1), min(j, H_out - 1), min(c_out, C_out - 1)
+    rows, cols = conv_taps(H, k, s, p, d, i), conv_taps(H, k, s, p, d, j)
+    ax_in, ax_ch = split_axes(ax, [H + 2 * p, max(6, (H + 2 * p) * 0.6)], gap=0.1, top=0.78)
+
+    n = H + 2 * p
+    for r in range(n):                                # the padded input, padding grey
+        for c in range(n):
+            pad = not (p <= r < p + H and p <= c < p + H)
+            ax_in.add_patch(Rectangle((c, r), 1, 1, facecolor="0.82" if pad else "#dbe8f5",
+                                      edgecolor="white", linewidth=0.8))
+    for r in rows:                                    # taps of output (i, j): x[r, c] at r + p
+        for c in cols:
+            ax_in.add_patch(Rectangle((c + p + 0.12, r + p + 0.12), 0.76, 0.76,
+                                      facecolor="tab:red", edgecolor="none"))
+    span = d * (k - 1) + 1
+    ax_in.add_patch(Rectangle((cols[0] + p, rows[0] + p), span, span, fill=False,
+                              edgecolor="tab:red", linewidth=1.5, linestyle="-" if d == 1 else ":"))
+    ax_in.set_xlim(0, n)
+    ax_in.set_ylim(n, 0)
+    ax_in.set_aspect("equal")
+    ax_in.set_axis_off()
+    ax_in.set_title(f"input {H}×{H}, p={p}\noutput ({i}, {j}) reads {k}×{k} taps", fontsize=10)
+
+    per_group_in, per_group_out = C_in // g, C_out // g
+    for co in range(C_out):                           # weight w[co, ci] exists iff same group
+        grp = co // per_group_out
+        for ci in range(C_in):
+            linked = ci // per_group_in == grp
+            colour = ("tab:red" if co == c_out else "tab:blue") if linked else "0.93"
+            ax_ch.add_patch(Rectangle((ci, co), 1, 1, facecolor=colour, edgecolor="white",
+                                      linewidth=0.6))
+    ax_ch.set_xlim(0, C_in)
+    ax_ch.set_ylim(C_out, 0)
+    ax_ch.set_aspect("equal")
+    ax_ch.set_axis_off()
+    ax_ch.set_title(f"channels, g={g}\nrows: {C_out} out, cols: {C_in} in", fontsize=10)
+
+    ax.text(0.0, -0.04,
+            f"{C_in}×{H}×{H} → {C_out}×{H_out}×{H_out}   (k={k}, s={s}, p={p}, d={d})\n"
+            f"params {params:,} (with bias)   MACs {macs:,}   FLOPs {2 * macs:,}",
+            transform=ax.transAxes, va="top", ha="left", fontsize=10)
+    return H_out
