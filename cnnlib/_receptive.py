@@ -23,6 +23,7 @@ The independent check, :func:`receptive_field_by_gradient`, lives in :mod:`cnnli
 """
 from __future__ import annotations
 
+import math
 import sys
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -36,16 +37,7 @@ __all__ = ["receptive_field", "model_fields", "FieldRecord",
            "receptive_field_by_gradient", "GradientField"]
 
 
-class FieldRecord(NamedTuple):
-    """Receptive field after one layer (one record per layer, in execution order).
-
-    Every geometric field is an int for 1-D stacks given as plain ints, and a tuple with one
-    entry per spatial dim otherwise (see :func:`receptive_field`). ``start`` is an int, or a
-    float ending in ``.5`` when the field has an even size (an even kernel). For records of
-    merge nodes of a traced model (``kind`` ``'add'``, ``'cat'``, ``'mul'`` …) the layer fields
-    ``kernel_size``/``stride``/``padding``/``dilation`` are ``None``.
-    """
-
+class _FieldRecordBase(NamedTuple):
     name: str
     kind: str
     kernel_size: Any
@@ -56,15 +48,47 @@ class FieldRecord(NamedTuple):
     jump: Any
     start: Any
 
+
+class FieldRecord(_FieldRecordBase):
+    """Receptive field after one layer (one record per layer, in execution order).
+
+    Every geometric field is an int for 1-D stacks given as plain ints, and a tuple with one
+    entry per spatial dim otherwise (see :func:`receptive_field`). ``start`` is an int, or a
+    float ending in ``.5`` when the field has an even size (an even kernel). For records of
+    merge nodes of a traced model (``kind`` ``'add'``, ``'cat'``, ``'mul'`` …) and of
+    upsampling (``Upsample``, ``interpolate``) the layer fields
+    ``kernel_size``/``stride``/``padding``/``dilation`` are ``None``.
+
+    After an upsampling layer the ``jump`` is a :class:`fractions.Fraction` (``1/2`` input
+    pixel between neighbouring outputs after a ×2 upsampling); it is an ``int`` whenever it is
+    integral. The field may then depend on the output position (e.g. a 3×3 conv after a
+    ``k = s = 2`` transposed conv sees 7 or 11 pixels by position): ``size`` is then the
+    **envelope**, the maximum size over output positions, ``start`` is the centre of output 0's
+    field, and :meth:`bounds` gives the exact per-position field.
+    """
+
     def bounds(self, index=0):
         """First and last input coordinate seen by output ``index`` (unclipped: may be < 0 or
-        beyond the input, i.e. in the padding). Ints, or per-dim tuples like the record."""
+        beyond the input, i.e. in the padding). Ints, or per-dim tuples like the record. Exact
+        also where the field depends on the position (after upsampling)."""
+        phases = getattr(self, "_phases", None)
         if isinstance(self.size, tuple):
             idx = index if isinstance(index, tuple) else (index,) * len(self.size)
-            pairs = [_bounds(r, j, s, i)
-                     for r, j, s, i in zip(self.size, self.jump, self.start, idx)]
+            if phases is not None:
+                pairs = [_phase_bounds(ph, i) for ph, i in zip(phases, idx)]
+            else:
+                pairs = [_bounds(r, j, s, i)
+                         for r, j, s, i in zip(self.size, self.jump, self.start, idx)]
             return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        if phases is not None:
+            return _phase_bounds(phases[0], index)
         return _bounds(self.size, self.jump, self.start, index)
+
+
+def _phase_bounds(phase, i):
+    period, shift, lo, hi = phase
+    m, q = divmod(i, period)
+    return lo[q] + m * shift, hi[q] + m * shift
 
 
 def _bounds(r, j, start, i):
@@ -73,14 +97,64 @@ def _bounds(r, j, start, i):
 
 
 class _State(NamedTuple):
-    """Per-dim (size, jump, start) with ``start`` as a Fraction; ``n`` dims or ``None`` (any)."""
+    """Per-dim (size, jump, start) with ``start`` a Fraction and ``jump`` an int or a Fraction;
+    ``n`` dims or 1 (any). ``phases`` is the exact field, per dim ``(P, Q, lo, hi)``: output
+    ``o = m P + q`` sees input pixels ``lo[q] + m Q … hi[q] + m Q`` (``jump = Q / P``); without
+    upsampling ``P = 1``. ``size`` is the maximum over the ``P`` phases (the envelope)."""
 
     size: tuple
     jump: tuple
     start: tuple
+    phases: tuple = None
 
 
-_INPUT = _State((1,), (1,), (Fraction(0),))   # broadcast to any number of dims
+def _from_phases(phases) -> _State:
+    size, jump, start = [], [], []
+    for period, shift, lo, hi in phases:
+        size.append(max(h - l + 1 for l, h in zip(lo, hi)))
+        j = Fraction(shift, period)
+        jump.append(int(j) if j.denominator == 1 else j)
+        start.append(Fraction(lo[0] + hi[0], 2))
+    return _State(tuple(size), tuple(jump), tuple(start), tuple(phases))
+
+
+def _at(phase, i):
+    """(lo, hi) of output ``i`` (any int: the field extends periodically into the padding)."""
+    period, shift, lo, hi = phase
+    m, q = divmod(i, period)
+    return lo[q] + m * shift, hi[q] + m * shift
+
+
+def _minimal(phase):
+    """The same exact field with the smallest period."""
+    period, shift, lo, hi = phase
+    for d in range(1, period):
+        if period % d or (shift * d) % period:
+            continue
+        sd = shift * d // period
+        if all(_at(phase, q + d) == (lo[q] + sd, hi[q] + sd) for q in range(period)):
+            return d, sd, lo[:d], hi[:d]
+    return phase
+
+
+def _gather(phase, period, reads, where):
+    """Field of a layer whose output ``o`` reads the inputs ``reads(o)`` (periodic in ``o``
+    with ``period``): the union of their fields."""
+    out = []
+    for o in (*range(period), period):
+        idx = reads(o)
+        if not idx:
+            raise ValueError(f"{where}: output {o} (mod {period}) reads no input pixel "
+                             "(stride larger than the dilated kernel)")
+        fields = [_at(phase, i) for i in idx]
+        out.append((min(f[0] for f in fields), max(f[1] for f in fields)))
+    shift = out[period][0] - out[0][0]
+    assert out[period][1] - out[0][1] == shift
+    return _minimal((period, shift, tuple(f[0] for f in out[:period]),
+                     tuple(f[1] for f in out[:period])))
+
+
+_INPUT = _from_phases(((1, 1, (0,), (0,)),))   # broadcast to any number of dims
 _GLOBAL = "global"    # after global/adaptive pooling: the field is the whole input
 _END = "end"          # after flatten/linear: no spatial layout any more
 
@@ -89,37 +163,78 @@ def _broadcast(state: _State, n: int) -> _State:
     if len(state.size) == n:
         return state
     if len(state.size) == 1:
-        return _State(state.size * n, state.jump * n, state.start * n)
+        return _from_phases(state.phases * n)
     raise ValueError(f"cannot combine a {len(state.size)}-D receptive field with a {n}-D layer")
 
 
-def _step(state: _State, k, s, p, d) -> _State:
-    """The recursion, per dim (k, s, p, d are n-tuples of ints)."""
+def _step(state: _State, k, s, p, d, where="layer") -> _State:
+    """The recursion, per dim (k, s, p, d are n-tuples of ints): output ``o`` reads inputs
+    ``o s - p + t d``, ``t = 0 … k-1``. On an affine field (no upsampling before) this is
+    ``r += (k-1) d j``, ``j *= s``, ``start += ((k-1) d / 2 - p) j``."""
     state = _broadcast(state, len(k))
-    size, jump, start = [], [], []
-    for r0, j0, st0, kk, ss, pp, dd in zip(*state, k, s, p, d):
-        size.append(r0 + (kk - 1) * dd * j0)            # r_l = r_{l-1} + (k-1) d j_{l-1}
-        jump.append(j0 * ss)                             # j_l = j_{l-1} s
-        start.append(st0 + (Fraction((kk - 1) * dd, 2) - pp) * j0)
-    return _State(tuple(size), tuple(jump), tuple(start))
+    phases = []
+    for ph, kk, ss, pp, dd in zip(state.phases, k, s, p, d):
+        period = ph[0] // math.gcd(ph[0], ss)
+        phases.append(_gather(ph, period, lambda o, kk=kk, ss=ss, pp=pp, dd=dd:
+                              [o * ss - pp + t * dd for t in range(kk)], where))
+    return _from_phases(phases)
+
+
+def _step_transposed(state: _State, k, s, p, d, where) -> _State:
+    """Transposed convolution: output ``o`` reads the inputs ``i = (o + p - t d) / s`` for the
+    taps ``t`` with ``s | o + p - t d`` (output_padding only adds outputs at the end)."""
+    state = _broadcast(state, len(k))
+    phases = []
+    for ph, kk, ss, pp, dd in zip(state.phases, k, s, p, d):
+        phases.append(_gather(ph, ph[0] * ss, lambda o, kk=kk, ss=ss, pp=pp, dd=dd:
+                              [(o + pp - t * dd) // ss for t in range(kk)
+                               if (o + pp - t * dd) % ss == 0], where))
+    return _from_phases(phases)
+
+
+def _step_upsample(state: _State, factors, mode, where) -> _State:
+    """Upsampling by rational ``factors`` (per dim, ``u = num/den``) as torch computes it with
+    ``align_corners=False``: source coordinate ``o/u`` (nearest), ``(o + 1/2)/u`` (nearest-exact)
+    or ``(o + 1/2)/u - 1/2`` (linear: 2 taps, cubic: 4 taps, 1 tap at integer coordinates)."""
+    state = _broadcast(state, len(factors))
+    phases = []
+    for ph, u in zip(state.phases, factors):
+        u = Fraction(u)
+
+        def reads(o, u=u):
+            if mode == "nearest":
+                return [math.floor(o / u)]
+            if mode == "nearest-exact":
+                return [math.floor((o + Fraction(1, 2)) / u)]
+            src = (o + Fraction(1, 2)) / u - Fraction(1, 2)
+            f = math.floor(src)
+            if src == f:
+                return [f]
+            return [f, f + 1] if mode in ("linear", "bilinear", "trilinear") else \
+                [f - 1, f, f + 1, f + 2]
+
+        phases.append(_gather(ph, ph[0] * u.numerator, reads, where))
+    return _from_phases(phases)
 
 
 def _union(states: list, what: str) -> _State:
-    """Field of an element-wise merge (add/mul/cat…): the union of its inputs' fields."""
+    """Field of an element-wise merge (add/mul/cat…): the union of its inputs' fields (per
+    output position: from the smallest first to the largest last pixel)."""
     n = max(len(st.size) for st in states)
     states = [_broadcast(st, n) for st in states]
-    size, jump, start = [], [], []
+    phases = []
     for dim in range(n):
         jumps = {st.jump[dim] for st in states}
         if len(jumps) != 1:
             raise ValueError(f"{what}: inputs have different jumps {sorted(jumps)} in dim {dim}; "
                              "their outputs are not aligned")
-        lo = min(st.start[dim] - Fraction(st.size[dim] - 1, 2) for st in states)
-        hi = max(st.start[dim] + Fraction(st.size[dim] - 1, 2) for st in states)
-        size.append(int(hi - lo) + 1)
-        jump.append(jumps.pop())
-        start.append((lo + hi) / 2)
-    return _State(tuple(size), tuple(jump), tuple(start))
+        period = math.lcm(*(st.phases[dim][0] for st in states))
+        fields = [[_at(st.phases[dim], o) for st in states] for o in range(period + 1)]
+        lo = [min(f[0] for f in fo) for fo in fields]
+        hi = [max(f[1] for f in fo) for fo in fields]
+        phases.append(_minimal((period, lo[period] - lo[0], tuple(lo[:period]),
+                                tuple(hi[:period]))))
+    return _from_phases(phases)
 
 
 def _number(x: Fraction):
@@ -133,7 +248,10 @@ def _record(name, kind, layer, state: _State, as_tuple: bool) -> FieldRecord:
         geo = tuple(v[0] for v in geo)
         if layer is not None:
             layer = tuple(v[0] for v in layer)
-    return FieldRecord(name, kind, *(layer if layer is not None else (None,) * 4), *geo)
+    rec = FieldRecord(name, kind, *(layer if layer is not None else (None,) * 4), *geo)
+    if any(ph[0] > 1 for ph in state.phases):      # position-dependent: keep the exact field
+        rec._phases = state.phases if as_tuple else state.phases[:1]
+    return rec
 
 
 # ------------------------------------------------------------------ layer specifications
@@ -229,7 +347,14 @@ def receptive_field(layers) -> list[FieldRecord]:
         of their inputs' fields (their jumps must agree), slices ``x[..., a:b]`` of spatial
         dims shift the start, and global/adaptive pooling, GroupNorm/InstanceNorm/LayerNorm
         (whose statistics span the whole map), flatten, view/reshape and linear layers end the
-        spatial part (no records after them).
+        spatial part (no records after them). Functional calls in ``forward`` are followed too
+        (``F.conv*d``, ``F.conv_transpose*d``, ``F.max_pool*d``, ``F.avg_pool*d``,
+        ``F.interpolate``), and so are upsampling layers (``nn.ConvTranspose*d``,
+        ``nn.Upsample`` with ``align_corners=False``): after them the jump is a
+        ``fractions.Fraction`` when it is not whole (``1/4`` after two ×2 upsamplings of a
+        stride-1 map), and where the field depends on the output position (a 3×3 convolution
+        after a ×2 transposed convolution) ``size`` is the envelope, the largest field over
+        positions, while ``bounds(i)`` is exact for each position ``i``.
 
     Returns
     -------
@@ -247,9 +372,11 @@ def receptive_field(layers) -> list[FieldRecord]:
     ------
     TypeError, ValueError
         For a malformed layer; the message names the layer index (``layers[2]``) or module
-        name and the value. Transposed convolutions, modules and functions whose spatial
-        effect is unknown (e.g. ``Upsample``, ``F.conv2d`` called inside ``forward``) and
-        untraceable models raise ``TypeError``.
+        name and the value. Modules and functions whose spatial effect is unknown (e.g.
+        ``PixelShuffle``, ``F.interpolate`` with ``mode="area"`` or ``align_corners=True``),
+        arguments computed at run time, transposed convolutions given as a plain list (trace
+        them in a module instead) and untraceable models (data-dependent control flow) raise
+        ``TypeError``.
 
     Notes
     -----
@@ -330,7 +457,7 @@ def _crop(state: _State, index, where: str) -> _State:
     lead = items[:items.index(Ellipsis)] if Ellipsis in items else items[:2]
     if not all(isinstance(v, slice) for v in lead):
         raise TypeError(f"{where}: index {index!r} drops the batch or channel dim")
-    size, jump, start = list(state.size), list(state.jump), list(state.start)
+    starts, steps = [], []
     for dim, sl in enumerate(spatial):
         if not isinstance(sl, slice):
             raise TypeError(f"{where}: index {index!r} removes a spatial dim")
@@ -339,9 +466,10 @@ def _crop(state: _State, index, where: str) -> _State:
         if not (is_int(a) and a >= 0 and is_int(c) and c >= 1):
             raise TypeError(f"{where}: index {index!r}: only slices with a non-negative start "
                             "and positive step are supported on spatial dims")
-        start[dim] += a * jump[dim]
-        jump[dim] *= c
-    return _State(tuple(size), tuple(jump), tuple(start))
+        starts.append(-int(a))
+        steps.append(int(c))
+    ones = (1,) * n          # output o is input a + o c: a 1-tap "conv" with padding -a
+    return _step(state, ones, tuple(steps), tuple(starts), ones, where)
 
 
 def model_fields(model, example_input=None):
@@ -386,6 +514,8 @@ def model_fields(model, example_input=None):
                 state = _crop(states[source], index, f"node '{op.name}'")
             else:
                 state = first                     # e.g. picking one output of a tuple
+        elif op.kind == "fstep" and isinstance(first, _State):
+            state = _functional_state(op, first, records)
         elif op.kind == "pass":
             state = first
         elif op.kind == "reduce":                 # mean, F.adaptive_avg_pool2d …
@@ -405,17 +535,38 @@ def model_fields(model, example_input=None):
 def _module_state(op, state, records):
     """The output state of a ``call_module`` op whose (first) input has ``state``."""
     where, cls = f"module '{op.target}'", type(op.module).__name__
-    if op.kind == "transposed":
-        raise TypeError(f"{where} ({cls}): transposed convolution is not supported by the "
-                        "receptive-field recursion")
     if not isinstance(state, _State):
         return _END if state == _GLOBAL and op.kind == "end" else state
     if op.kind == "unknown":
         raise TypeError(f"{where} of type {cls}: its effect on the receptive field is unknown; "
                         "pass a list of the conv/pool layers instead")
+    if op.kind == "transposed":
+        m = op.module
+        spec = _spec(m.kernel_size, m.stride, m.padding, m.dilation, where)[0]
+        state = _step_transposed(state, *spec, where)
+        records.append(_record(op.target, cls, spec, state, True))
+        return state
+    if op.kind == "upsample":
+        state = _step_upsample(state, *op.detail, where)
+        records.append(_record(op.target, cls, None, state, True))
+        return state
     if op.kind == "step" or (op.kind == "global" and op.detail is not None):
         spec = _object_spec(op.module, where)[0] if op.kind == "step" else op.detail
         state = _step(state, *spec)
         records.append(_record(op.target, cls, spec, state, True))
         return state
     return {"global": _GLOBAL, "end": _END}.get(op.kind, state)
+
+
+def _functional_state(op, state, records):
+    """The output state of a functional layer (``F.conv2d``, ``F.interpolate`` …)."""
+    where = f"node '{op.name}' ({op.target})"
+    if op.detail[0] == "upsample":
+        state = _step_upsample(state, *op.detail[1], where)
+        records.append(_record(op.name, op.target, None, state, True))
+        return state
+    kind, (k, s, p, d), n = op.detail
+    spec = _spec(k, s, p, d, where, n)[0]
+    state = (_step_transposed if kind == "transposed" else _step)(state, *spec, where)
+    records.append(_record(op.name, op.target, spec, state, True))
+    return state

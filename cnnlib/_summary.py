@@ -216,6 +216,14 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
     rows: list[SummaryRow] = []
     seen: set = set()
 
+    functional = [0]       # MACs of F.conv*d calls made by the leaf module running now
+    counted = [0]          # ... and by forwards of non-leaf modules (own row '(functional)')
+    stack: list = []
+
+    def pre_hook(module, inputs):
+        stack.append(module)
+        functional[0] = 0
+
     def hook(module, inputs, output):
         x = _first_tensor(inputs, torch)
         y = _first_tensor(output, torch)
@@ -234,8 +242,31 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
             size = jump = None
         rows.append(SummaryRow(name, type(module).__name__,
                                tuple(y.shape) if y is not None else None, own,
-                               _macs(module, x, y, torch) if x is not None and y is not None else 0,
-                               size, jump))
+                               (_macs(module, x, y, torch) if x is not None and y is not None
+                                else 0) + functional[0], size, jump))
+        functional[0] = 0
+        if stack:
+            stack.pop()
+
+    class _Mode(torch.overrides.TorchFunctionMode):
+        """Counts functional convolutions outside Conv modules (FlopCounterMode's formula)."""
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            name = getattr(func, "__name__", "")
+            if name.startswith(("conv1d", "conv2d", "conv3d", "conv_transpose")) and not (
+                    stack and isinstance(stack[-1], torch.nn.modules.conv._ConvNd)):
+                x, w = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+                if name.startswith("conv_transpose"):
+                    macs = x.shape[0] * math.prod(x.shape[2:]) * math.prod(w.shape)
+                else:
+                    macs = out.shape[0] * math.prod(out.shape[2:]) * math.prod(w.shape)
+                if stack:
+                    functional[0] += macs
+                else:
+                    counted[0] += macs
+            return out
 
     modes = {m: m.training for m in model.modules()}
     handles = []
@@ -246,10 +277,13 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
             states.update(model_fields(model, example)[1])
         except (TypeError, ValueError):
             pass
-        handles = [m.register_forward_hook(hook) for m in model.modules()
-                   if not any(True for _ in m.children())]
-        with torch.no_grad():
+        leaves = [m for m in model.modules() if not any(True for _ in m.children())]
+        handles = [m.register_forward_hook(hook) for m in leaves]
+        handles += [m.register_forward_pre_hook(pre_hook) for m in leaves]
+        with torch.no_grad(), _Mode():
             out = model(example)
+        if counted[0]:
+            rows.append(SummaryRow("(functional)", "F.conv*", None, 0, counted[0], None, None))
     finally:
         for h in handles:
             h.remove()

@@ -17,7 +17,12 @@ kind           nodes
 ``pass``       element-wise modules and functions (activations, BatchNorm, Dropout, Identity …)
 ``merge``      ``add``/``mul``/``cat``/``sub``… of branches (``detail``: module scope, merge name)
 ``getitem``    ``x[...]`` (``detail``: source node name, index): a slice of spatial dims crops
-``transposed`` transposed convolution modules (the recursion does not apply)
+``transposed`` transposed convolution modules (``output o`` reads inputs ``(o + p - t d)/s``)
+``upsample``   ``nn.Upsample`` (``detail``: per-dim rational factors, mode)
+``fstep``      functional layers ``F.conv2d``, ``F.max_pool2d``, ``F.avg_pool2d``,
+               ``F.conv_transpose2d``, ``F.interpolate`` (and ``torch.conv2d`` …, 1-3 d):
+               ``detail`` = ``('step' | 'transposed', (k, s, p, d))`` or
+               ``('upsample', (factors, mode))``
 ``unknown``    anything else: an error if it receives a spatial map
 ============== ==================================================================================
 
@@ -80,6 +85,8 @@ def _module_kind(module, torch) -> str:
                            nn.modules.pooling._AdaptiveMaxPoolNd, nn.GroupNorm,
                            nn.modules.instancenorm._InstanceNorm, nn.LayerNorm)):
         return "global"
+    if isinstance(module, nn.Upsample):
+        return "upsample"
     if isinstance(module, (nn.Flatten, nn.Linear, nn.Bilinear, nn.Unflatten)):
         return "end"
     if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd,
@@ -160,9 +167,15 @@ def trace(model, example_input=None) -> list[Op]:
                     torch.nn.modules.pooling._AdaptiveAvgPoolNd,
                     torch.nn.modules.pooling._AdaptiveMaxPoolNd)):
                 detail = _adaptive_as_step(node, module)
+            elif kind == "upsample":
+                detail = _upsample_detail(
+                    node, f"module '{node.target}' ({type(module).__name__})", module.size,
+                    module.scale_factor, module.mode, module.align_corners,
+                    getattr(module, "recompute_scale_factor", None), False)
             ops.append(Op(node.name, node.op, kind, inputs, node.target, module, detail))
         else:                                   # call_function / call_method
-            ops.append(_function_op(node, inputs, torch.fx.Node))
+            op = _functional_layer(node, inputs, gm, torch)
+            ops.append(op if op is not None else _function_op(node, inputs, torch.fx.Node))
     return ops
 
 
@@ -194,3 +207,125 @@ def _function_op(node, inputs, node_type) -> Op:
         if base in names:
             return Op(node.name, node.op, kind, inputs, base)
     return Op(node.name, node.op, "unknown", inputs, base)
+
+
+_INTERP_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
+
+
+def _shape(node):
+    meta = getattr(node, "meta", {}).get("tensor_meta") if node is not None else None
+    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+
+
+def _upsample_detail(node, where, size, scale_factor, mode, align_corners, recompute, antialias):
+    """Per-dim rational factors and the mode of an upsampling, or ``TypeError``."""
+    from fractions import Fraction
+
+    if mode not in _INTERP_MODES:
+        raise TypeError(f"{where}: interpolation mode {mode!r} is not supported by the "
+                        f"receptive-field recursion (supported: {', '.join(_INTERP_MODES)})")
+    if align_corners or antialias:
+        raise TypeError(f"{where}: interpolation with align_corners=True or antialias=True "
+                        "depends on the input size; not supported by the receptive-field recursion")
+    src = node.args[0] if node.args else None
+    n = None
+    if scale_factor is not None and size is None:
+        factors = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,)
+        factors = tuple(Fraction(f) for f in factors)
+        shape = _shape(src)
+        n = len(shape) - 2 if shape is not None else None
+    elif size is not None:
+        shape_in, shape_out = _shape(src), _shape(node)
+        if shape_in is None or shape_out is None:
+            raise TypeError(f"{where}: upsampling to a fixed size needs the input shape; "
+                            "pass an example input (summary does)")
+        n = len(shape_in) - 2
+        factors = tuple(Fraction(o, i) for i, o in zip(shape_in[2:], shape_out[2:]))
+    else:
+        raise TypeError(f"{where}: upsampling without size or scale_factor")
+    for u in factors:
+        inv = 1 / u
+        if u <= 0 or inv.denominator & (inv.denominator - 1):
+            raise TypeError(f"{where}: scale factor {u} is not supported by the receptive-field "
+                            "recursion (its inverse must be exact in floating point, e.g. an "
+                            "factor 2, 4, 1/3)")
+    if n is not None and len(factors) == 1:
+        factors = factors * n
+    return factors, mode
+
+
+def _functional_layer(node, inputs, gm, torch):
+    """A ``call_function`` node of a functional conv/pool/upsampling layer as an ``fstep`` Op,
+    or ``None``."""
+    if node.op != "call_function":
+        return None
+    F = torch.nn.functional
+    target = node.target
+    name = _base_name(target)
+    for n in (1, 2, 3):
+        if target is getattr(F, f"max_pool{n}d"):
+            name = f"max_pool{n}d"
+    kinds = {}
+    for n in (1, 2, 3):
+        kinds[f"conv{n}d"] = ("conv", n, ("input", "weight", "bias", "stride", "padding",
+                                          "dilation", "groups"))
+        kinds[f"conv_transpose{n}d"] = ("transposed", n, (
+            "input", "weight", "bias", "stride", "padding", "output_padding", "groups",
+            "dilation"))
+        kinds[f"max_pool{n}d"] = ("pool", n, ("input", "kernel_size", "stride", "padding",
+                                              "dilation", "ceil_mode", "return_indices"))
+        kinds[f"avg_pool{n}d"] = ("pool", n, ("input", "kernel_size", "stride", "padding",
+                                              "ceil_mode", "count_include_pad",
+                                              "divisor_override"))
+    kinds["interpolate"] = ("upsample", None, ("input", "size", "scale_factor", "mode",
+                                               "align_corners", "recompute_scale_factor",
+                                               "antialias"))
+    kinds["upsample"] = kinds["interpolate"]
+    if name not in kinds or not (target is getattr(F, name, None) or
+                                 target is getattr(torch, name, None) or
+                                 target is getattr(torch._C._nn, name, None)):
+        return None
+    kind, n, params = kinds[name]
+    where = f"node '{node.name}' ({name})"
+    args = dict(zip(params, node.args))
+    args.update(node.kwargs)
+    for key, value in args.items():
+        if key not in ("input", "weight", "bias") and any(
+                isinstance(v, torch.fx.Node) for v in _flat(value)):
+            raise TypeError(f"{where}: argument {key} is computed at run time; the "
+                            "receptive-field recursion needs it as a constant")
+    if kind == "upsample":
+        detail = _upsample_detail(node, where, args.get("size"), args.get("scale_factor"),
+                                  args.get("mode", "nearest"), args.get("align_corners"),
+                                  args.get("recompute_scale_factor"), args.get("antialias", False))
+        return Op(node.name, node.op, "fstep", inputs, name, detail=("upsample", detail))
+    if kind in ("conv", "transposed"):
+        weight = args.get("weight")
+        shape = None
+        if isinstance(weight, torch.fx.Node) and weight.op == "get_attr":
+            obj = gm
+            for part in weight.target.split("."):
+                obj = getattr(obj, part)
+            shape = tuple(obj.shape)
+        elif isinstance(weight, torch.fx.Node):
+            shape = _shape(weight)
+        if shape is None:
+            raise TypeError(f"{where}: the kernel size (the weight's shape) is unknown; pass an "
+                            "example input or use the module's own parameter as the weight")
+        k = shape[-n:]
+        s, p, d = args.get("stride", 1), args.get("padding", 0), args.get("dilation", 1)
+    else:
+        k = args["kernel_size"]
+        s = args.get("stride")
+        s = k if s is None or s == [] or s == () else s
+        p, d = args.get("padding", 0), args.get("dilation", 1)
+    tup = lambda v: tuple(v) if isinstance(v, (tuple, list)) else v   # noqa: E731
+    return Op(node.name, node.op, "fstep", inputs, name,
+              detail=("transposed" if kind == "transposed" else "step",
+                      (tup(k), tup(s), tup(p), tup(d)), n))
+
+
+def _flat(value):
+    if isinstance(value, (tuple, list)):
+        return [x for v in value for x in _flat(v)]
+    return [value]

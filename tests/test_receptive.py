@@ -252,10 +252,11 @@ def test_merge_with_different_jumps_raises():
 
 
 def test_unknown_and_unsupported_modules_raise():
-    with pytest.raises(TypeError, match=r"module '1' of type Upsample.*unknown"):
-        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)))
-    with pytest.raises(TypeError, match=r"transposed convolution is not supported"):
-        receptive_field(nn.Sequential(nn.ConvTranspose2d(1, 1, 3)))
+    # Upsample and ConvTranspose2d modules are traced now (tests/test_trace_functional.py)
+    with pytest.raises(TypeError, match=r"module '1' of type PixelShuffle.*unknown"):
+        receptive_field(nn.Sequential(nn.Conv2d(4, 4, 3), nn.PixelShuffle(2)))
+    with pytest.raises(TypeError, match=r"align_corners=True"):
+        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.UpsamplingBilinear2d(scale_factor=2)))
     with pytest.raises(TypeError, match=r"transposed convolution ConvTranspose2d"):
         receptive_field([nn.ConvTranspose2d(1, 1, 3)])
 
