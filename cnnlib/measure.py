@@ -1,0 +1,93 @@
+"""Torch's own counts of a module: parameters, MACs, FLOPs and output shape.
+
+The book's calculators (``cnnlib.conv_params``, ``cnnlib.conv_macs``, ``cnnlib.summary`` …)
+are checked against torch itself; :func:`torch_counts` is that independent oracle, in one
+place. It only wraps torch — ``sum(p.numel() for p in module.parameters())`` and
+``torch.utils.flop_counter.FlopCounterMode`` — and computes nothing of its own.
+
+Importing this module imports torch (``import cnnlib`` alone does not; ``cnnlib.measure`` is
+loaded on first access).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ._checks import is_int
+
+__all__ = ["TorchCounts", "torch_counts"]
+
+
+class TorchCounts(NamedTuple):
+    """What :func:`torch_counts` returns."""
+
+    params: int
+    """Number of parameters: ``sum(p.numel() for p in module.parameters())``."""
+    macs: int
+    """Multiply-accumulates of one forward pass: ``flops // 2``."""
+    flops: int
+    """``FlopCounterMode``'s total for one forward pass (2 per multiply-accumulate)."""
+    output_shape: tuple
+    """Shape of the module's output, as a tuple of ints."""
+
+
+def torch_counts(module, input_size) -> TorchCounts:
+    """Parameters, MACs, FLOPs and output shape of ``module`` as torch itself counts them.
+
+    Runs ``module`` once, under ``torch.no_grad()``, on ``torch.zeros(input_size)`` placed on
+    the module's own device (that of its first parameter; CPU for a module without
+    parameters). The module's train/eval mode is left as it is.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    input_size : tuple of int
+        The full input shape, batch dimension included, e.g. ``(1, 3, 224, 224)``. The counts
+        are for the whole batch.
+
+    Returns
+    -------
+    TorchCounts
+        ``(params, macs, flops, output_shape)``:
+
+        - ``params`` — ``sum(p.numel() for p in module.parameters())``;
+        - ``flops`` — the total of ``torch.utils.flop_counter.FlopCounterMode`` for the forward
+          pass;
+        - ``macs`` — ``flops // 2``: FlopCounterMode counts 2 FLOPs per multiply-accumulate,
+          so FLOPs = 2 × MACs;
+        - ``output_shape`` — ``tuple(output.shape)``.
+
+    Notes
+    -----
+    FlopCounterMode has formulas only for convolutions and matrix products (and attention):
+    BatchNorm, ReLU, pooling, additions and the bias are **not** counted (chapter 23 shows
+    this), which is also the convention of ``cnnlib.conv_macs`` and ``cnnlib.summary``.
+
+    This function is the independent oracle the chapters check the calculators against: it
+    only wraps torch.
+
+    On the ``meta`` device (shapes only, no memory, no arithmetic) even VGG16 is counted in
+    milliseconds. Build the whole model inside ``with torch.device("meta"):`` — a BatchNorm
+    layer moved there afterwards, or created on CPU, makes the forward pass fail.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from cnnlib.measure import torch_counts
+    >>> torch_counts(torch.nn.Conv2d(3, 64, 3, padding=1), (1, 3, 224, 224))
+    TorchCounts(params=1792, macs=86704128, flops=173408256, output_shape=(1, 64, 224, 224))
+    """
+    if not (isinstance(input_size, (tuple, list, torch.Size)) and len(input_size) > 0
+            and all(is_int(n) and n >= 0 for n in input_size)):
+        raise TypeError(f"input_size must be a tuple of non-negative ints, got {input_size!r}")
+    first = next(module.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else None
+    x = torch.zeros(tuple(int(n) for n in input_size), device=device, dtype=dtype)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = module(x)
+    flops = counter.get_total_flops()
+    params = sum(p.numel() for p in module.parameters())
+    return TorchCounts(params, flops // 2, flops, tuple(y.shape))
