@@ -36,9 +36,12 @@ class TorchCounts(NamedTuple):
 def torch_counts(module, input_size) -> TorchCounts:
     """Parameters, MACs, FLOPs and output shape of ``module`` as torch itself counts them.
 
-    Runs ``module`` once, under ``torch.no_grad()``, on ``torch.zeros(input_size)`` placed on
-    the module's own device (that of its first parameter; CPU for a module without
-    parameters). The module's train/eval mode is left as it is.
+    Runs ``module`` once, under ``torch.no_grad()`` and in eval mode, on
+    ``torch.zeros(input_size)`` placed on the module's own device (that of its first parameter;
+    CPU for a module without parameters). Nothing of the module changes: BatchNorm's running
+    statistics are not updated, and every submodule's train/eval mode is restored afterwards.
+    (The counts do not depend on the mode: FlopCounterMode counts convolutions and matrix
+    products only.)
 
     Parameters
     ----------
@@ -86,8 +89,14 @@ def torch_counts(module, input_size) -> TorchCounts:
     device = first.device if first is not None else torch.device("cpu")
     dtype = first.dtype if first is not None and first.is_floating_point() else None
     x = torch.zeros(tuple(int(n) for n in input_size), device=device, dtype=dtype)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        y = module(x)
+    modes = {m: m.training for m in module.modules()}
+    module.eval()            # a counting pass must not update BatchNorm's running statistics
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            y = module(x)
+    finally:
+        for m, training in modes.items():   # each submodule's own mode back, as it was
+            m.training = training
     flops = counter.get_total_flops()
     params = sum(p.numel() for p in module.parameters())
     return TorchCounts(params, flops // 2, flops, tuple(y.shape))

@@ -60,9 +60,21 @@ def test_models_on_meta_match_torchvision_and_summary(name, published):
 def test_mode_is_left_unchanged():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
     torch_counts(net, (2, 3, 8, 8))
-    assert net.training
+    assert net.training and net[1].training
     torch_counts(net.eval(), (1, 3, 8, 8))
     assert not net.training
+    net.train()
+    net[1].eval()                             # mixed modes come back as they were
+    torch_counts(net, (2, 3, 8, 8))
+    assert [m.training for m in net.modules()] == [True, True, False]
+
+
+def test_batchnorm_statistics_are_not_updated():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    torch_counts(net, (2, 3, 8, 8))
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
 
 
 def test_parameterless_module():
