@@ -51,8 +51,11 @@ def test_summary_of_functional_model_matches_flop_counter():
     assert s.total_flops == counter.get_total_flops()
 
 
-def check_all_positions(model, rec, size, ndim=1):
-    """Exact per-position bounds and the envelope against gradients along the diagonal."""
+def check_all_positions(model, rec, size, ndim=1, exact_envelope=True):
+    """Exact per-position bounds and the envelope against gradients along the diagonal.
+    With ``exact_envelope`` the largest field must occur at an interior position (true for the
+    fixed stacks here; a random stack on a small input may have its largest fields only at the
+    border, where the gradient sees them clipped: then the envelope is only an upper bound)."""
     shape = (1, 1) + (size,) * ndim
     out = model.double()(torch.ones(shape, dtype=torch.float64)).shape[2:]
     sizes = []
@@ -67,8 +70,10 @@ def check_all_positions(model, rec, size, ndim=1):
             sizes.append(g.size[0])
         else:   # at the border the recursion, unclipped, may also count intermediate padding
             assert max(lo[0], 0) <= g.first[0] <= g.last[0] <= min(hi[0], size - 1), o
-    if sizes:
+    if sizes and exact_envelope:
         assert max(sizes) == rec.size[0]       # the envelope = max over interior positions
+    elif sizes:
+        assert max(sizes) <= rec.size[0]
 
 
 def test_unet_transposed_then_conv_envelope():
@@ -150,7 +155,7 @@ def test_random_upsampling_stacks_match_gradient(specs):
         return                               # the input is too small for this stack
     if out.shape[-1] == 0 or out.shape[-1] > 200:
         return
-    check_all_positions(model, recs[-1], 24)
+    check_all_positions(model, recs[-1], 24, exact_envelope=False)
 
 
 class Branchy(nn.Module):
