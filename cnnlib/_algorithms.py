@@ -28,10 +28,6 @@ import math
 
 from ._direct import direct
 
-# The thread/scratch helpers of the BLAS-based methods live in their own module; they are
-# re-exported here because code written before the move imports them from the dispatcher.
-from ._threads import one_numba_thread, scratch  # noqa: F401
-
 METHODS = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
 # Thresholds of the auto rule, measured with ``python -m cnnlib.bench`` on the book's 2-core
