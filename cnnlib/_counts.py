@@ -80,13 +80,17 @@ def conv2d_multiplications(method, input_size, weight_size, stride=1, padding=0,
       \lceil W_{out}/m\rceil` — one α×α element-wise product per tile and channel pair
       (the batched GEMMs). Ratio to direct → :math:`9m^2/(m+2)^2` = 2.25 (m=2), 4 (m=4) for
       outputs divisible by ``m``.
-    * FFT: :math:`4\,C_{out}\,C_g\,N\,L_h(\lfloor L_w/2\rfloor+1)` real multiplications — the
-      complex products (4 real each) at every frequency of the real FFT of length
-      :math:`L_h × L_w` (the padded input rounded up to a 2·3·5·7-smooth size).
+    * FFT: :math:`4\,C_{out}\,C'_g\,N\,T\,L_h(\lfloor L_w/2\rfloor+1)` real
+      multiplications — the complex products (4 real each) at every frequency of the real FFT
+      of each of the :math:`T` tiles of :math:`L_h × L_w` samples, with
+      :math:`C'_g = C_g\,R` rows per group (:math:`R` stride phases, 1 for stride 1). The
+      tiles, their lengths and the phases are :func:`cnnlib._fft.fft_plan`'s, the ones
+      ``method="fft"`` runs.
 
     Transforms are not counted: Winograd's are multiplications by constants, and the FFT's
     depend on pocketfft's internal factorisation (≈ :math:`\tfrac{5}{2} L \log_2 L` real
-    flops per transform, done :math:`N C_{in} + C_{out} C_g + N C_{out}` times).
+    flops per transform of :math:`L = L_hL_w` samples, done :math:`N T (C' + C_{out})` times
+    per call; the kernel spectra are computed once per weight array and kept).
     """
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
@@ -105,6 +109,6 @@ def conv2d_multiplications(method, input_size, weight_size, stride=1, padding=0,
                              f"dilation={dilation!r}")
         m = 2 if method == "winograd_f2" else 4
         return (m + 2) ** 2 * c_out * c_g * n * math.ceil(ho / m) * math.ceil(wo / m)
-    from ._fft import fft_sizes
-    lh, lw = fft_sizes((h + lo[0] + hi[0], w + lo[1] + hi[1]))
-    return 4 * c_out * c_g * n * lh * (lw // 2 + 1)
+    from ._fft import fft_plan
+    plan = fft_plan((h, w), kernel, s, lo, hi, d, c_in, c_out, g, n)
+    return 4 * c_out * (plan.channels // g) * n * math.prod(plan.tiles) * plan.frequencies
