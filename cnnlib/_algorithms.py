@@ -1,5 +1,10 @@
 """Algorithm dispatcher behind ``conv{1,2,3}d(..., method=...)`` and the ``auto`` rule.
 
+``method="auto"`` is the default of ``conv1d``/``conv2d``/``conv3d``: like torch, which picks
+its own kernel for every layer, it runs the fastest method for the layer's shape
+(:func:`choose_method`); ``"direct"`` is the naive reference loop, which the chapters that teach
+it ask for by name.
+
 Every method computes exactly torch's cross-correlation and returns the batched output
 ``(N, C_out, *out_spatial)`` in the input's dtype:
 
@@ -15,10 +20,11 @@ method         algorithm                                             accepts
 ``auto``       :func:`choose_method` (below)                         everything
 ============== ===================================================== =====================
 
-Threads: ``direct`` (and the depthwise kernel) use numba's threads (``numba.set_num_threads``);
-``im2col`` and ``winograd`` run their numba steps (copies, transforms) on the calling thread
-and leave the parallelism to the BLAS GEMMs (``OPENBLAS_NUM_THREADS``, read when NumPy is
-imported) — see :func:`cnnlib._threads.one_numba_thread` for why.
+Threads: every method but ``fft`` runs on numba's threads (``numba.set_num_threads``,
+``NUMBA_NUM_THREADS``). ``im2col`` and ``winograd`` call BLAS from inside their parallel numba
+kernels (:func:`cnnlib._blas.gemm`), one chunk of the layer per thread, with BLAS itself
+single-threaded meanwhile (:func:`cnnlib._threads.blas_single_threaded`): one pool of threads,
+no fight between numba's and OpenBLAS' pools.
 
 Explained in chapter 31 (how to accelerate convolution).
 """
@@ -37,7 +43,7 @@ WINOGRAD_MIN_CHANNELS = 16          # C_in/g and C_out/g both at least this for 
 WINOGRAD_MIN_OUTPUT = 16            # ... and H_out, W_out both at least this (enough tiles)
 WINOGRAD_F2_MIN_CHANNELS = 128     # smaller outputs (8 ≤ H_out, W_out < 16): F(2×2, 3×3) when
 WINOGRAD_F2_MIN_OUTPUT = 8          # ... C_in/g and C_out/g are at least 128
-FFT_MIN_KERNEL = 11                 # stride-1 kernels with min(kh, kw) >= this: FFT
+FFT_MIN_KERNEL = 7                  # stride-1 kernels with min(kh, kw) >= this: FFT
 
 
 def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) -> str:
@@ -59,7 +65,12 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
        ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
        channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
        5.3 ms — the weight transform dominates).
-    3. stride 1 and every kernel side ``≥ 11``: ``"fft"`` (cost independent of kernel size).
+    3. stride 1 and every kernel side ``≥ 7``: ``"fft"`` (tiled overlap-save FFT, whose cost
+       grows slowly with k while im2col's grows like k²). Measured at 1 thread
+       (``cnnlib.bench.fft_sweep``): FFT faster than im2col from k = 7 on 16→16 @48 and from
+       k = 5 on 64→64 @56, ≈ 2× at 7×7 and 4–7× at 13×13–15×15. At 5×5 the two tie on small
+       layers; at 7×7 it loses on tiny maps with many channels (512@7: 1.6× slower, the kernel
+       spectra, many times the weights, are read on every call) and on 3-channel inputs (1.2×).
     4. otherwise ``"im2col"`` (1×1 stride-1 kernels without padding need no copy at all: one
        GEMM on the input itself).
     """

@@ -10,8 +10,9 @@ Like torch, the "convolution" is a cross-correlation (the kernel is not flipped)
           w[c_o, c_i \\bmod (C_{in}/g), \\mathbf{k}]\\; x_{pad}[n, c_i, \\mathbf{o}\\cdot s + \\mathbf{k}\\cdot d]
 
 where :math:`G(c_o)` is the block of :math:`C_{in}/g` input channels of ``c_o``'s group.
-``method="direct"`` runs the numba kernel of :mod:`cnnlib._direct`; the other methods go
-through the dispatcher :mod:`cnnlib._algorithms`.
+``method="direct"`` runs the numba kernel of :mod:`cnnlib._direct` (the definition, loop by
+loop); the default ``method="auto"`` and the other methods go through the dispatcher
+:mod:`cnnlib._algorithms`.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, method, n: i
     """Shared body of ``conv1d``/``conv2d``/``conv3d``: validate, dispatch, unbatch."""
     fn = f"conv{n}d"
     if not isinstance(method, str):
-        raise TypeError(f"method={method!r} must be a str such as 'direct', "
+        raise TypeError(f"method={method!r} must be a str such as 'auto' or 'direct', "
                         f"not {type(method).__name__}")
     spec = conv_spec(input, weight, bias, stride, padding, dilation, groups, n=n, fn=fn)
     if method == "direct":
@@ -54,8 +55,11 @@ _PARAMS_DOC = """
     groups : int
         Must divide ``C_in`` and ``C_out``; ``groups=C_in`` is a depthwise convolution.
     method : str
-        ``"direct"`` (this module's numba kernel) or another algorithm of
-        ``cnnlib._algorithms`` (``"im2col"``, ``"winograd"``, ``"fft"``, ``"auto"``; chapter 31).
+        The algorithm (chapter 31). ``"auto"`` (default) picks the fastest for the layer's
+        shape, as torch picks its own kernel: depthwise kernel, Winograd, im2col + GEMM or FFT
+        (:func:`cnnlib._algorithms.choose_method`). ``"direct"`` runs the plain loops of the
+        definition (this module's numba kernel, the reference); ``"im2col"``, ``"winograd"``,
+        ``"winograd_f2"``, ``"winograd_f4"`` and ``"fft"`` force one algorithm.
 
     Returns
     -------
@@ -73,15 +77,15 @@ _PARAMS_DOC = """
 _OUT_SIZE = r"L_{out} = \lfloor (L_{in} + p_{lo} + p_{hi} - d(k-1) - 1)/s \rfloor + 1 \text{ per spatial dim}"
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="direct"):
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="auto"):
     return _convnd(input, weight, bias, stride, padding, dilation, groups, method, 1)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="direct"):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="auto"):
     return _convnd(input, weight, bias, stride, padding, dilation, groups, method, 2)
 
 
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="direct"):
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, method="auto"):
     return _convnd(input, weight, bias, stride, padding, dilation, groups, method, 3)
 
 

@@ -41,6 +41,16 @@ def _taps_unit(dst, r0, r1, r2, w00, w01, w02, w10, w11, w12, w20, w21, w22):
 
 
 @njit(cache=True, inline="always")
+def _taps_unit_first(dst, bias, r0, r1, r2, w00, w01, w02, w10, w11, w12, w20, w21, w22):
+    """:func:`_taps_unit` for the first block of taps: ``dst[t] = bias + Σ_ab w_ab·r_a[t + b]``
+    (writes the row once instead of filling it with the bias and adding to it)."""
+    for t in range(dst.shape[0]):
+        dst[t] = bias + (w00 * r0[t] + w01 * r0[t + 1] + w02 * r0[t + 2]
+                         + w10 * r1[t] + w11 * r1[t + 1] + w12 * r1[t + 2]
+                         + w20 * r2[t] + w21 * r2[t + 1] + w22 * r2[t + 2])
+
+
+@njit(cache=True, inline="always")
 def _taps_strided(dst, r0, r1, r2, sw, dw, w00, w01, w02, w10, w11, w12, w20, w21, w22):
     """The same block for any stride ``sw`` and dilation ``dw``: ``r_a[t·sw + b·dw]``."""
     a0, a1, a2 = r0[::sw], r0[dw::sw], r0[2 * dw::sw]
@@ -79,14 +89,21 @@ def _depthwise2d_kernel(x, w, b, sh, sw, ph, pw, dh, dw, out):
         wk = np.zeros((kh3, kw3), dtype=x.dtype)
         wk[:kh, :kw] = w[co, 0]
         plane = out[n, co]
-        plane[:] = b[co]
+        unit = sw == 1 and dw == 1
+        if not unit:
+            plane[:] = b[co]
         for i in range(0, kh3, 3):
             for j in range(0, kw3, 3):
                 # the block's 9 weights stay in registers for the whole plane
                 w00, w01, w02 = wk[i, j], wk[i, j + 1], wk[i, j + 2]
                 w10, w11, w12 = wk[i + 1, j], wk[i + 1, j + 1], wk[i + 1, j + 2]
                 w20, w21, w22 = wk[i + 2, j], wk[i + 2, j + 1], wk[i + 2, j + 2]
-                if sw == 1 and dw == 1:
+                if unit and i == 0 and j == 0:         # the first block writes bias + taps
+                    for oy in range(ho):
+                        y = oy * sh
+                        _taps_unit_first(plane[oy], b[co], buf[y], buf[y + dh], buf[y + 2 * dh],
+                                         w00, w01, w02, w10, w11, w12, w20, w21, w22)
+                elif unit:
                     for oy in range(ho):
                         y = oy * sh + i * dh           # input row of tap row i
                         _taps_unit(plane[oy], buf[y, j:], buf[y + dh, j:], buf[y + 2 * dh, j:],

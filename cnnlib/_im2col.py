@@ -9,10 +9,13 @@ accelerate convolution).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-from ._threads import one_numba_thread, scratch
+from ._blas import flush_log, gemm_logged, new_log
+from ._threads import blas_single_threaded, scratch, threads
 from ._sizes import conv_output_size
 from ._validation import as_array, batched, non_negative, positive
 
@@ -42,6 +45,29 @@ def _phases(x: np.ndarray, sw: int) -> np.ndarray:
     return xs
 
 
+@njit(cache=True, inline="always")
+def _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, n, row, oy0, oy1, dst):
+    """Fill ``dst ((oy1-oy0)·wo,)``: output rows ``oy0 ≤ oy < oy1`` of row ``row = (c·kh + i)·kw + j``
+    of sample ``n``'s im2col matrix."""
+    h = xs.shape[3]
+    c, i, j = row // (kh * kw), (row // kw) % kh, row % kw
+    off = j * dw - pw
+    # input column of output ox is ox*sw + off; only ox in [lo, hi) are inside the input
+    lo, hi = _valid_range(off, sw, w, wo)
+    # ... and it sits in phase off mod sw at position ox + off // sw: contiguous in ox
+    phase, shift = off % sw, off // sw
+    for oy in range(oy0, oy1):
+        iy = oy * sh - ph + i * dh          # input row read by output row oy, tap i
+        seg = dst[(oy - oy0) * wo:(oy - oy0 + 1) * wo]
+        if iy < 0 or iy >= h:
+            seg[:] = 0
+            continue
+        seg[:lo] = 0
+        seg[hi:] = 0
+        if hi > lo:                         # one slice copy (vectorised, no index checks)
+            seg[lo:hi] = xs[n, c, phase, iy, lo + shift:hi + shift]
+
+
 @njit(parallel=True, cache=True)
 def _im2col2d(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
     """Fill ``cols (N, C·kh·kw, ho·wo)`` from the *unpadded* input of width ``w``.
@@ -52,26 +78,67 @@ def _im2col2d(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
     column ``oy·wo + ox`` is output pixel ``(oy, ox)`` — the layout of
     ``torch.nn.functional.unfold``.
     """
-    n_batch, c_in, h = xs.shape[0], xs.shape[1], xs.shape[3]
-    rows = c_in * kh * kw
+    n_batch, rows = cols.shape[0], cols.shape[1]
     for r in prange(n_batch * rows):
-        n, row = r // rows, r % rows
-        c, i, j = row // (kh * kw), (row // kw) % kh, row % kw
-        off = j * dw - pw
-        # input column of output ox is ox*sw + off; only ox in [lo, hi) are inside the input
-        lo, hi = _valid_range(off, sw, w, wo)
-        # ... and it sits in phase off mod sw at position ox + off // sw: contiguous in ox
-        phase, shift = off % sw, off // sw
-        for oy in range(ho):
-            iy = oy * sh - ph + i * dh          # input row read by output row oy, tap i
-            dst = cols[n, row, oy * wo:(oy + 1) * wo]
-            if iy < 0 or iy >= h:
-                dst[:] = 0
-                continue
-            dst[:lo] = 0
-            dst[hi:] = 0
-            if hi > lo:                         # one slice copy (vectorised, no index checks)
-                dst[lo:hi] = xs[n, c, phase, iy, lo + shift:hi + shift]
+        _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, r // rows, r % rows, 0, ho,
+                    cols[r // rows, r % rows])
+
+
+@njit(parallel=True, cache=True)
+def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias, blocks, log,
+                 cols, out):
+    """im2col, then the GEMMs, both split over numba's threads: ``out (N, C_out, ho·wo)``.
+
+    ``wmat (g, K/g, R/g)`` is the weight matrix per group. If ``cols (N, R, ho·wo)`` is not
+    empty, its rows are filled first (one task per row) from ``xs``, the input split by
+    :func:`_phases`; otherwise ``mat (N, C_in, ho·wo)`` already is the matrix (a 1×1 stride-1
+    layer). Then every (sample, group, one of ``blocks`` blocks of columns) is one task: the
+    bias and one :func:`cnnlib._blas.gemm` (BLAS, single-threaded inside the task) into its
+    columns of ``out``.
+    """
+    g, kg, rg = wmat.shape
+    length = ho * wo
+    fill = cols.shape[1] > 0
+    if fill:
+        n_batch, rows = cols.shape[0], cols.shape[1]
+        for r in prange(n_batch * rows):
+            _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, r // rows, r % rows, 0, ho,
+                        cols[r // rows, r % rows])
+    n_batch = out.shape[0]
+    for t in prange(n_batch * g * blocks):
+        n, j, b = t // (g * blocks), (t // blocks) % g, t % blocks
+        l0, l1 = b * length // blocks, (b + 1) * length // blocks
+        dst = out[n, j * kg:(j + 1) * kg, l0:l1]
+        for k in range(kg):
+            dst[k] = bias[j * kg + k]
+        if fill:
+            gemm_logged(wmat[j], cols[n, j * rg:(j + 1) * rg, l0:l1], dst, 1.0, log, t)
+        else:
+            gemm_logged(wmat[j], mat[n, j * rg:(j + 1) * rg, l0:l1], dst, 1.0, log, t)
+
+
+@njit(parallel=True, cache=True)
+def _im2col_gemm_bands(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, wmat, bias, band, log, cols,
+                       out):
+    """:func:`_im2col_gemm` band by band, for layers with short columns (the RGB stem: 147).
+
+    Each task ``t`` is a band ``band[t] = (n, oy0, oy1)`` of output rows: for every group it
+    copies the band's columns into its own block of ``cols (tasks, R/g·(oy1-oy0)·wo)`` and
+    multiplies them at once, while the block is in the core's cache.
+    """
+    g, kg, rg = wmat.shape
+    for t in prange(band.shape[0]):
+        n, oy0, oy1 = band[t, 0], band[t, 1], band[t, 2]
+        l0, l1 = oy0 * wo, oy1 * wo
+        for j in range(g):
+            dst = out[n, j * kg:(j + 1) * kg, l0:l1]
+            for k in range(kg):
+                dst[k] = bias[j * kg + k]
+            block = cols[t, :rg * (l1 - l0)].reshape((rg, l1 - l0))
+            for r in range(rg):
+                _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, n, j * rg + r,
+                            oy0, oy1, block[r])
+            gemm_logged(wmat[j], block, dst, 1.0, log, t * g + j)
 
 
 @njit(parallel=True, cache=True)
@@ -315,6 +382,23 @@ def columns(spec, n: int, out=None) -> np.ndarray:
                         spec.out_spatial)
 
 
+MIN_BLOCK_COLUMNS = 64    # a thread's GEMM gets at least this many output pixels
+BAND_MAX_ROWS = 256       # columns at most this long (R/g): copy and multiply band by band
+BAND_BYTES = 256 << 10    # ... bands of about this many bytes of columns (a core's L2)
+MIN_BAND_COLUMNS = 256    # ... but at least this many output pixels (thinner GEMMs are slow)
+
+
+def output_bands(n_batch: int, ho: int, wo: int, column_bytes: int, n_threads: int) -> np.ndarray:
+    """Bands ``(n, oy0, oy1)`` of output rows for :func:`_im2col_gemm_bands`: about
+    :data:`BAND_BYTES` of columns (``column_bytes`` per output pixel), at least
+    :data:`MIN_BAND_COLUMNS` pixels, and at least ``n_threads`` bands in all."""
+    rows = max(1, BAND_BYTES // (column_bytes * wo), -(-MIN_BAND_COLUMNS // wo))
+    per_sample = min(ho, max(math.ceil(ho / rows), math.ceil(n_threads / n_batch)))
+    edges = [round(i * ho / per_sample) for i in range(per_sample + 1)]
+    return np.array([(n, lo, hi) for n in range(n_batch) for lo, hi in zip(edges, edges[1:])],
+                    dtype=np.int64).reshape(-1, 3)
+
+
 def conv_im2col(spec, n: int) -> np.ndarray:
     r"""Convolution as im2col + one GEMM per group (``method="im2col"``), any ``n`` spatial dims.
 
@@ -324,12 +408,52 @@ def conv_im2col(spec, n: int) -> np.ndarray:
     -----
     With ``g`` groups, ``cols`` splits into ``g`` row blocks and the weight into ``g`` row
     blocks: :math:`Y_g = W_g \, X_g` with :math:`W_g \in \mathbb{R}^{C_{out}/g \times
-    (C_{in}/g) k_h k_w}`. NumPy's ``matmul`` runs the stack of products through BLAS.
+    (C_{in}/g) k_h k_w}`. 1-D and 2-D layers run on numba's threads (BLAS single-threaded
+    inside, see :func:`cnnlib._threads.blas_single_threaded`): :func:`_im2col_gemm` fills the
+    rows of the column matrix, then runs one GEMM per thread on a block of its columns; with
+    short columns (``R/g ≤`` :data:`BAND_MAX_ROWS`, the RGB stem) :func:`_im2col_gemm_bands`
+    copies and multiplies band by band instead. The matrix lives in a reused workspace. 3-D layers use :func:`im2col_naive` and NumPy's ``matmul``.
     """
-    with one_numba_thread():      # the GEMM is BLAS' to parallelise
-        cols = columns(spec, n, out=lambda shape: scratch("im2col_cols", shape, spec.x.dtype))
-    return conv_from_columns(cols, spec.w, spec.b if spec.has_bias else None,
-                             spec.groups, spec.out_spatial)
+    if n == 3:
+        return conv_from_columns(columns(spec, n), spec.w, spec.b if spec.has_bias else None,
+                                 spec.groups, spec.out_spatial)
+    x, w = spec.x, spec.w
+    x4 = x if n == 2 else x[:, :, None, :]
+    def pick(t, fill):              # 1-D → 2-D with a height-1 axis in front
+        return tuple(t) if n == 2 else (fill,) + tuple(t)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (pick(w.shape[2:], 1), pick(spec.stride, 1),
+                                              pick(spec.pad_lo, 0), pick(spec.dilation, 1))
+    ho, wo = pick(spec.out_spatial, 1)
+    n_batch, c_in = x.shape[:2]
+    c_out, g = w.shape[0], spec.groups
+    rows = c_in * kh * kw
+    fill = not (kh == kw == sh == sw == 1 and not any(spec.pad_lo) and not any(spec.pad_hi))
+    wmat = np.ascontiguousarray(w).reshape(g, c_out // g, rows // g)
+    out = np.empty((n_batch, c_out, ho * wo), dtype=x.dtype)
+    if fill and rows // g <= BAND_MAX_ROWS:
+        band = output_bands(n_batch, ho, wo, rows // g * x.itemsize, threads())
+        most = int((band[:, 2] - band[:, 1]).max()) * wo
+        cols = scratch("im2col_cols", (len(band), rows // g * most), x.dtype)
+        log = new_log(len(band) * g)
+        with blas_single_threaded():
+            _im2col_gemm_bands(_phases(x4, sw), x4.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, wo,
+                               wmat, spec.b, band, log, cols, out)
+        flush_log(log)
+        return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
+    if fill:
+        xs, mat = _phases(x4, sw), np.empty((0, 0, 0), dtype=x.dtype)
+        cols = scratch("im2col_cols", (n_batch, rows, ho * wo), x.dtype)
+    else:                           # a 1×1 stride-1 layer: the input already is the matrix
+        xs = np.empty((0, 0, 0, 0, 0), dtype=x.dtype)
+        mat = np.ascontiguousarray(x4).reshape(n_batch, rows, ho * wo)
+        cols = np.empty((n_batch, 0, 0), dtype=x.dtype)
+    blocks = max(1, min(threads(), ho * wo // MIN_BLOCK_COLUMNS))
+    log = new_log(n_batch * g * blocks)
+    with blas_single_threaded():
+        _im2col_gemm(xs, mat, x4.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat,
+                     spec.b, blocks, log, cols, out)
+    flush_log(log)
+    return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
 
 
 def conv_from_columns(cols, w, b, groups, out_spatial):
@@ -342,6 +466,9 @@ def conv_from_columns(cols, w, b, groups, out_spatial):
     c_out = w.shape[0]
     wmat = w.reshape(groups, c_out // groups, rows // groups)
     out = np.matmul(wmat, cols.reshape(n_batch, groups, rows // groups, length))  # (N, g, K/g, L)
+    log = new_log(n_batch * groups)                 # N·g products, for _blas.recording
+    log[:] = (c_out // groups, rows // groups, length)
+    flush_log(log)
     out = out.reshape((n_batch, c_out) + tuple(out_spatial))
     if b is not None:
         out += b.reshape((c_out,) + (1,) * len(out_spatial))

@@ -1,10 +1,15 @@
 """Thread and scratch-memory helpers for the BLAS-based convolution methods.
 
-``im2col`` (:mod:`cnnlib._im2col`) and Winograd (:mod:`cnnlib._winograd`) run a few small numba
-steps (copies, transforms) around large BLAS matrix products. Two things make or break their
-speed on a small machine, and both are handled here, in one place:
+``im2col`` (:mod:`cnnlib._im2col`) and Winograd (:mod:`cnnlib._winograd`) run small numba
+steps (copies, transforms) around BLAS matrix products. Two things make or break their speed
+on a small machine, and both are handled here, in one place:
 
-* :func:`one_numba_thread` keeps numba's thread pool out of BLAS' way;
+* numba's threads run independent chunks of a layer (bands of Winograd tiles, blocks of output
+  channels), each chunk doing its copy/transform, its GEMMs (:func:`cnnlib._blas.gemm` inside
+  the numba kernel) and its output transform back to back while its data is in the core's
+  cache; BLAS is single-threaded meanwhile (:func:`blas_single_threaded`). Handing work to
+  numba's OpenMP threads costs ~3 µs; to a Python thread pool it measured 50–250 µs on the
+  book's virtual machine (an idle virtual CPU is slow to wake), a third of a 3×3 layer's time;
 * :func:`scratch` reuses the multi-megabyte intermediates instead of allocating them per call.
 
 Explained in chapter 31 (how to accelerate convolution).
@@ -19,7 +24,7 @@ import threading
 import numba
 import numpy as np
 
-__all__ = ["one_numba_thread", "scratch"]
+__all__ = ["scratch", "blas_single_threaded", "threads"]
 
 
 def _start_numba_threads():
@@ -41,24 +46,6 @@ def _start_numba_threads():
 _start_numba_threads()
 
 
-@contextlib.contextmanager
-def one_numba_thread():
-    """Run the numba kernels inside the ``with`` block on the calling thread only.
-
-    For the numba steps of BLAS-based methods (im2col's copy, Winograd's transforms). NumPy's
-    OpenBLAS and numba each keep a pool of worker threads that spin for a while after a call
-    (OpenBLAS' for ~0.1 s); alternating a multi-threaded numba kernel with a multi-threaded
-    GEMM makes the two pools fight for the cores, and on the book's 2-core machine a 0.02 ms
-    kernel then takes 3–8 ms. Serial numba steps leave the parallelism to BLAS.
-    """
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-
-
 _workspace = threading.local()
 
 
@@ -78,3 +65,49 @@ def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
         buf = np.empty(size, dtype=dtype)
         setattr(_workspace, name, buf)
     return buf[:size].reshape(shape)
+
+
+# ----------------------------------------------------------------------------- own threads
+def threads() -> int:
+    """Threads cnnlib's convolutions use: numba's count (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``)."""
+    return numba.get_num_threads()
+
+
+_blas = {"controllers": None, "depth": 0, "saved": None}
+_blas_lock = threading.Lock()
+
+
+def _blas_controllers():
+    if _blas["controllers"] is None:
+        from threadpoolctl import ThreadpoolController
+        _blas["controllers"] = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas["controllers"]
+
+
+@contextlib.contextmanager
+def blas_single_threaded():
+    """Run NumPy's BLAS single-threaded inside the block (restored afterwards).
+
+    For numba kernels that call BLAS (:func:`cnnlib._blas.gemm`) from inside their parallel loop: each of
+    numba's threads multiplies its own chunk of the layer (a band of Winograd tiles, a block of
+    output channels), so BLAS must not start threads of its own. OpenBLAS parallelising each
+    small GEMM by itself does not pay (36 GEMMs of 64×64 by 64×196 at 64@56: two threads
+    measured no faster than one), and its threads spin for ~0.1 s after every call, competing
+    with numba's. Nested and concurrent uses are counted: the first one in saves BLAS' thread
+    counts, the last one out restores them.
+    """
+    with _blas_lock:
+        controllers = _blas_controllers()
+        if _blas["depth"] == 0:
+            _blas["saved"] = [c.get_num_threads() for c in controllers]
+            for c in controllers:
+                c.set_num_threads(1)
+        _blas["depth"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                for c, n in zip(controllers, _blas["saved"]):
+                    c.set_num_threads(n)

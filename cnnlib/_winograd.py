@@ -13,7 +13,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._threads import one_numba_thread, scratch
+from . import _wcache
+from ._blas import flush_log, gemm_logged, new_log
+from ._threads import blas_single_threaded, scratch
 
 # F(m, 3) in 1-D: y = A^T [(G g) ⊙ (B^T d)], with interpolation points 0, ±1, (±2,) ∞.
 _MATRICES = {
@@ -79,9 +81,8 @@ def check_winograd(spec, n: int, name: str = "winograd") -> None:
 
 
 # ----------------------------------------------------------------------------- kernels
-# The generic kernels take the matrices as arguments (any m). conv_winograd runs the
-# hard-coded versions below where they measured faster (F(4×4) both transforms, F(2×2) the
-# input transform); the tests check them against these.
+# The generic kernels take the matrices as arguments (any m) and transform whole planes: they
+# are the references of the tests for the hard-coded row kernels that conv_winograd runs.
 @njit(parallel=True, cache=True)
 def _input_transform(xp, bt, m, th, tw, v):
     """``v[a·α+b, c, p] = (B^T d B)[a, b]`` for the α×α tile ``d`` of tile ``p`` of channel ``c``.
@@ -166,7 +167,7 @@ def _output_transform(mm, at, bias, th, tw, out):
 # F(4×4, 3×3) with the constants of B^T and A^T written out: the multiplications by 0 and ±1
 # disappear and the values stay in registers. Measured on the benchmark layers (1 thread): the
 # input transform 1.6× (64@56) to 2.8× (128@28) faster than the generic kernel above, the
-# output transform 1.2–1.4×.
+# output transform 1.2–1.4×; F(2×2)'s input transform 3.3× on 256@14.
 @njit(cache=True, inline="always")
 def _bt4(d0, d1, d2, d3, d4, d5):
     """``B^T d`` for F(4, 3) (the rows of ``_MATRICES[4][0]``), in the inputs' dtype.
@@ -188,96 +189,119 @@ def _at4(m0, m1, m2, m3, m4, m5):
     return (m0 + b + d, a + c2, b + d2 + d2, a + c4 + c4 + m5)
 
 
-@njit(parallel=True, cache=True)
-def _input_transform4(xp, th, tw, v):
-    """:func:`_input_transform` for ``m = 4``: ``v[6a+b, c, p] = (B^T d B)[a, b]``.
-
-    Per (sample, channel) plane and row of tiles: first ``B^T`` down the columns of the six
-    input rows the tiles read (contiguous, vectorised along the row), then ``B`` across each
-    tile, written straight into the ``(36, C, P)`` layout of the GEMMs.
-    """
-    n_batch, c_in, _, wp = xp.shape
-    tiles = th * tw
-    for nc in prange(n_batch * c_in):
-        n, c = nc // c_in, nc % c_in
-        t = np.empty((6, wp), dtype=xp.dtype)
-        for ty in range(th):
-            r = xp[n, c, 4 * ty:4 * ty + 6]                 # the 6 input rows of tile row ty
-            for x in range(wp):                             # t[a, x] = Σ_i B^T[a, i] r[i, x]
-                t[0, x], t[1, x], t[2, x], t[3, x], t[4, x], t[5, x] = _bt4(
-                    r[0, x], r[1, x], r[2, x], r[3, x], r[4, x], r[5, x])
-            p0 = n * tiles + ty * tw                        # tile (ty, tx) is column p0 + tx
-            for a in range(6):
-                ta = t[a]
-                for tx in range(tw):                        # tile tx reads columns 4tx … 4tx+5
-                    j = 4 * tx
-                    q = p0 + tx
-                    (v[6 * a, c, q], v[6 * a + 1, c, q], v[6 * a + 2, c, q], v[6 * a + 3, c, q],
-                     v[6 * a + 4, c, q], v[6 * a + 5, c, q]) = _bt4(
-                        ta[j], ta[j + 1], ta[j + 2], ta[j + 3], ta[j + 4], ta[j + 5])
-
-
-@njit(parallel=True, cache=True)
-def _output_transform4(mm, bias, th, tw, out):
-    """:func:`_output_transform` for ``m = 4``: ``out = A^T M A + bias``, cropped.
-
-    Per (sample, output channel) plane and row of tiles: ``A`` across the six products of
-    each tile row ``a`` (reading ``mm`` contiguously along the tiles), then ``A^T`` down,
-    into a 4-row strip that is copied into ``out`` without the pixels past the edge.
-    """
-    n_batch, c_out, ho, wo = out.shape
-    tiles = th * tw
-    for nk in prange(n_batch * c_out):
-        n, k = nk // c_out, nk % c_out
-        s = np.empty((6, 4, tw), dtype=out.dtype)
-        strip = np.empty((4, 4 * tw), dtype=out.dtype)
-        for ty in range(th):
-            p0 = n * tiles + ty * tw
-            for a in range(6):                              # s[a, :, tx] = A^T M[a, :, tx]
-                for tx in range(tw):
-                    q = p0 + tx
-                    s[a, 0, tx], s[a, 1, tx], s[a, 2, tx], s[a, 3, tx] = _at4(
-                        mm[6 * a, k, q], mm[6 * a + 1, k, q], mm[6 * a + 2, k, q],
-                        mm[6 * a + 3, k, q], mm[6 * a + 4, k, q], mm[6 * a + 5, k, q])
-            for vv in range(4):                             # strip[u, 4tx+vv] = (A^T s)[u, vv]
-                for tx in range(tw):
-                    y0, y1, y2, y3 = _at4(s[0, vv, tx], s[1, vv, tx], s[2, vv, tx],
-                                          s[3, vv, tx], s[4, vv, tx], s[5, vv, tx])
-                    x = 4 * tx + vv
-                    strip[0, x], strip[1, x] = y0 + bias[k], y1 + bias[k]
-                    strip[2, x], strip[3, x] = y2 + bias[k], y3 + bias[k]
-            for u in range(min(4, ho - 4 * ty)):            # crop to the output
-                out[n, k, 4 * ty + u] = strip[u, :wo]
-
-
-# F(2×2, 3×3) input transform the same way (B^T has only 0 and ±1 entries): 3.3× faster than
-# the generic kernel on 256@14. (A hard-coded F(2×2) output transform measured slower than the
-# generic one, whose loops all run along the tiles: conv_winograd keeps the generic one.)
 @njit(cache=True, inline="always")
 def _bt2(d0, d1, d2, d3):
     """``B^T d`` for F(2, 3) (the rows of ``_MATRICES[2][0]``)."""
     return d0 - d2, d1 + d2, d2 - d1, d1 - d3
 
 
-@njit(parallel=True, cache=True)
-def _input_transform2(xp, th, tw, v):
-    """:func:`_input_transform4` for ``m = 2``: ``v[4a+b, c, p] = (B^T d B)[a, b]``."""
-    n_batch, c_in, _, wp = xp.shape
-    tiles = th * tw
-    for nc in prange(n_batch * c_in):
-        n, c = nc // c_in, nc % c_in
-        t = np.empty((4, wp), dtype=xp.dtype)
-        for ty in range(th):
-            r = xp[n, c, 2 * ty:2 * ty + 4]                 # the 4 input rows of tile row ty
+# ----------------------------------------------------------------------------- row kernels
+# What conv_winograd runs: the transforms for tile rows ty0 … ty1-1 of one sample and a range
+# of channels, serial, called from the parallel driver below (a block of channels per task).
+@njit(cache=True, nogil=True)
+def _input_rows4(xp, n, ty0, ty1, tw, c0, c1, q0, v):
+    """``v[6a+b, c, q0 + (ty-ty0)·tw + tx] = (B^T d B)[a, b]``: tile rows ``ty0 ≤ ty < ty1`` of
+    sample ``n``, channels ``c0 ≤ c < c1``."""
+    wp = xp.shape[3]
+    t = np.empty((6, wp), dtype=xp.dtype)
+    for c in range(c0, c1):
+        for ty in range(ty0, ty1):
+            r = xp[n, c, 4 * ty:4 * ty + 6]                 # the 6 input rows of tile row ty
             for x in range(wp):                             # t[a, x] = Σ_i B^T[a, i] r[i, x]
+                t[0, x], t[1, x], t[2, x], t[3, x], t[4, x], t[5, x] = _bt4(
+                    r[0, x], r[1, x], r[2, x], r[3, x], r[4, x], r[5, x])
+            p0 = q0 + (ty - ty0) * tw
+            for a in range(6):
+                ta = t[a]
+                for tx in range(tw):
+                    j, q = 4 * tx, p0 + tx
+                    (v[6 * a, c, q], v[6 * a + 1, c, q], v[6 * a + 2, c, q], v[6 * a + 3, c, q],
+                     v[6 * a + 4, c, q], v[6 * a + 5, c, q]) = _bt4(
+                        ta[j], ta[j + 1], ta[j + 2], ta[j + 3], ta[j + 4], ta[j + 5])
+
+
+@njit(cache=True, nogil=True)
+def _input_rows2(xp, n, ty0, ty1, tw, c0, c1, q0, v):
+    """:func:`_input_rows4` for F(2×2, 3×3): ``v[4a+b, c, q0 + (ty-ty0)·tw + tx]``."""
+    wp = xp.shape[3]
+    t = np.empty((4, wp), dtype=xp.dtype)
+    for c in range(c0, c1):
+        for ty in range(ty0, ty1):
+            r = xp[n, c, 2 * ty:2 * ty + 4]
+            for x in range(wp):
                 t[0, x], t[1, x], t[2, x], t[3, x] = _bt2(r[0, x], r[1, x], r[2, x], r[3, x])
-            p0 = n * tiles + ty * tw                        # tile (ty, tx) is column p0 + tx
+            p0 = q0 + (ty - ty0) * tw
             for a in range(4):
                 ta = t[a]
-                for tx in range(tw):                        # tile tx reads columns 2tx … 2tx+3
+                for tx in range(tw):
                     j, q = 2 * tx, p0 + tx
                     v[4 * a, c, q], v[4 * a + 1, c, q], v[4 * a + 2, c, q], v[4 * a + 3, c, q] = \
                         _bt2(ta[j], ta[j + 1], ta[j + 2], ta[j + 3])
+
+
+@njit(cache=True, nogil=True)
+def _output_rows4(mm, bias, n, ty0, ty1, tw, k0, k1, q0, out):
+    """``out[n, k, 4ty+u, 4tx+v] = (A^T M A)[u, v] + bias[k]``: tile rows ``ty0 ≤ ty < ty1``,
+    output channels ``k0 ≤ k < k1``; tile ``(ty, tx)``'s products are ``mm[:, k, q0 + (ty-ty0)·tw + tx]``.
+
+    Both passes of ``A^T`` run along the tiles of a row (contiguous, vectorised): ``s[a, v, tx]``
+    then ``r[u, v, tx]``; a last loop interleaves ``r`` into the output rows, cropped.
+    """
+    ho, wo = out.shape[2:]
+    s = np.empty((6, 4, tw), dtype=out.dtype)
+    r = np.empty((4, 4, tw), dtype=out.dtype)
+    for k in range(k0, k1):
+        bk = bias[k]
+        for ty in range(ty0, ty1):
+            p0 = q0 + (ty - ty0) * tw
+            for a in range(6):                              # s[a, :, tx] = A^T M[a, :, tx]
+                m0, m1, m2 = mm[6 * a, k, p0:p0 + tw], mm[6 * a + 1, k, p0:p0 + tw], mm[6 * a + 2, k, p0:p0 + tw]
+                m3, m4, m5 = mm[6 * a + 3, k, p0:p0 + tw], mm[6 * a + 4, k, p0:p0 + tw], mm[6 * a + 5, k, p0:p0 + tw]
+                s0, s1, s2, s3 = s[a, 0], s[a, 1], s[a, 2], s[a, 3]
+                for tx in range(tw):
+                    s0[tx], s1[tx], s2[tx], s3[tx] = _at4(m0[tx], m1[tx], m2[tx], m3[tx], m4[tx], m5[tx])
+            for vv in range(4):                             # r[:, vv, tx] = A^T s[:, vv, tx]
+                t0, t1, t2 = s[0, vv], s[1, vv], s[2, vv]
+                t3, t4, t5 = s[3, vv], s[4, vv], s[5, vv]
+                r0, r1, r2, r3 = r[0, vv], r[1, vv], r[2, vv], r[3, vv]
+                for tx in range(tw):
+                    r0[tx], r1[tx], r2[tx], r3[tx] = _at4(t0[tx], t1[tx], t2[tx], t3[tx], t4[tx], t5[tx])
+            for u in range(min(4, ho - 4 * ty)):            # interleave into the output, cropped
+                row = out[n, k, 4 * ty + u]
+                ru = r[u]
+                for tx in range(tw):
+                    x = 4 * tx
+                    for vv in range(min(4, wo - x)):
+                        row[x + vv] = ru[vv, tx] + bk
+
+
+@njit(cache=True, inline="always")
+def _at2(m0, m1, m2, m3):
+    """``A^T m`` for F(2, 3) (the rows of ``_MATRICES[2][2]``)."""
+    return m0 + m1 + m2, m1 - m2 - m3
+
+
+@njit(cache=True, nogil=True)
+def _output_rows2(mm, bias, n, ty0, ty1, tw, k0, k1, q0, out):
+    """:func:`_output_rows4` for F(2×2, 3×3) (``mm`` has 16 rows of products)."""
+    ho, wo = out.shape[2:]
+    s = np.empty((4, 2, tw), dtype=out.dtype)
+    strip = np.empty((2, 2 * tw), dtype=out.dtype)
+    for k in range(k0, k1):
+        for ty in range(ty0, ty1):
+            p0 = q0 + (ty - ty0) * tw
+            for a in range(4):
+                for tx in range(tw):
+                    q = p0 + tx
+                    s[a, 0, tx], s[a, 1, tx] = _at2(mm[4 * a, k, q], mm[4 * a + 1, k, q],
+                                                    mm[4 * a + 2, k, q], mm[4 * a + 3, k, q])
+            for vv in range(2):
+                for tx in range(tw):
+                    y0, y1 = _at2(s[0, vv, tx], s[1, vv, tx], s[2, vv, tx], s[3, vv, tx])
+                    x = 2 * tx + vv
+                    strip[0, x], strip[1, x] = y0 + bias[k], y1 + bias[k]
+            for u in range(min(2, ho - 2 * ty)):
+                out[n, k, 2 * ty + u] = strip[u, :wo]
 
 
 # ----------------------------------------------------------------------------- convolution
@@ -293,6 +317,43 @@ def transform_weight(w: np.ndarray, groups: int, m: int) -> np.ndarray:
     return u.reshape(kron.shape[0], groups, c_out // groups, c_g)
 
 
+@njit(parallel=True, cache=True)
+def _winograd_phases(xp, u, bias, m, th, tw, v, mm, log, out):
+    """The three steps one after the other, each split over numba's threads.
+
+    Transform every (sample, block of input channels) → the α²·g products over all tiles, one
+    GEMM per task (:func:`cnnlib._blas.gemm`, BLAS single-threaded inside) → transform back
+    every (sample, block of output channels). ``v (α², C_in, P)``, ``mm (α², g, K/g, P)``
+    with ``P = N·th·tw``. (Cutting the tiles into bands that each thread transforms,
+    multiplies and transforms back while they are in its cache measured no faster at 1
+    thread and up to 1.5× slower at 2: the GEMMs get too thin, 256@14 has only 49 tiles.)
+    """
+    a2, g, kg, cg = u.shape
+    c_in, c_out = g * cg, g * kg
+    n_batch = xp.shape[0]
+    tiles = th * tw
+    blocks = 8                                   # channel blocks per sample and step
+    for t in prange(n_batch * blocks):
+        n, j = t // blocks, t % blocks
+        c0, c1 = j * c_in // blocks, (j + 1) * c_in // blocks
+        if m == 4:
+            _input_rows4(xp, n, 0, th, tw, c0, c1, n * tiles, v)
+        else:
+            _input_rows2(xp, n, 0, th, tw, c0, c1, n * tiles, v)
+    vg = v.reshape((a2, g, cg, v.shape[2]))
+    for t in prange(a2 * g):
+        f, j = t // g, t % g
+        gemm_logged(u[f, j], vg[f, j], mm[f, j], 0.0, log, t)
+    mk = mm.reshape((a2, c_out, mm.shape[3]))
+    for t in prange(n_batch * blocks):
+        n, j = t // blocks, t % blocks
+        k0, k1 = j * c_out // blocks, (j + 1) * c_out // blocks
+        if m == 4:
+            _output_rows4(mk, bias, n, 0, th, tw, k0, k1, n * tiles, out)
+        else:
+            _output_rows2(mk, bias, n, 0, th, tw, k0, k1, n * tiles, out)
+
+
 def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarray:
     r"""2-D convolution by Winograd F(m×m, 3×3), ``m`` in ``(2, 4)``; groups and any padding.
 
@@ -304,10 +365,9 @@ def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarra
     The output is cut into ``⌈H_out/m⌉ × ⌈W_out/m⌉`` tiles. With :math:`U = G g G^T` (per
     filter pair) and :math:`V = B^T d B` (per input tile and channel), the products summed over
     input channels, :math:`M_{ab} = \sum_c U_{ab}[k, c] V_{ab}[c, p]`, are α² independent
-    matrix products (BLAS); then :math:`Y = A^T M A` per tile. The weights are transformed on
-    every call (nothing is cached). The transforms run on the calling thread (see
-    :func:`cnnlib._threads.one_numba_thread`); the padded input, ``V`` and ``M`` live in
-    reused workspaces (:func:`cnnlib._threads.scratch`).
+    matrix products (BLAS); then :math:`Y = A^T M A` per tile. Each step is split over numba's
+    threads (:func:`_winograd_phases`). :math:`U` is computed once per weight array and reused
+    while the weights are unchanged (:mod:`cnnlib._wcache`).
     """
     check_winograd(spec, n, name)
     if m not in _MATRICES:
@@ -324,18 +384,13 @@ def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarra
     top, left = spec.pad_lo
     rows, cols = min(h, th * m + 2 - top), min(wd, tw * m + 2 - left)
     xp[:, :, top:top + rows, left:left + cols] = x[:, :, :rows, :cols]
-    n_tiles = n_batch * th * tw
-    v = scratch("winograd_v", (alpha * alpha, c_in, n_tiles), x.dtype)
-    with one_numba_thread():      # serial transforms: the GEMMs are BLAS' to parallelise
-        (_input_transform4 if m == 4 else _input_transform2)(xp, th, tw, v)
-    u = transform_weight(w, g, m)                                          # (α², g, K/g, C/g)
-    mm = np.matmul(u, v.reshape(alpha * alpha, g, c_in // g, n_tiles),     # (α², g, K/g, P)
-                   out=scratch("winograd_m", (alpha * alpha, g, c_out // g, n_tiles), x.dtype))
+    u = _wcache.transformed(w, ("winograd", m, g), lambda w: transform_weight(w, g, m))
     out = np.empty((n_batch, c_out, ho, wo), dtype=x.dtype)
-    mm = mm.reshape(alpha * alpha, c_out, n_tiles)
-    with one_numba_thread():
-        if m == 4:
-            _output_transform4(mm, spec.b, th, tw, out)
-        else:
-            _output_transform(mm, _MATRICES[2][2].astype(x.dtype), spec.b, th, tw, out)
+    p = n_batch * th * tw
+    v = scratch("winograd_v", (alpha * alpha, c_in, p), x.dtype)
+    mm = scratch("winograd_m", (alpha * alpha, g, c_out // g, p), x.dtype)
+    log = new_log(alpha ** 2 * g)
+    with blas_single_threaded():
+        _winograd_phases(xp, u, spec.b, m, th, tw, v, mm, log, out)
+    flush_log(log)
     return out

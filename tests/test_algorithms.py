@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 import cnnlib
 from cnnlib import conv2d, conv2d_multiplications, conv_macs
 from cnnlib._algorithms import choose_method, run
-from cnnlib._fft import next_fast_len
+from cnnlib._fft import fft_plan, next_fast_len
 from cnnlib._validation import conv_spec
 from cnnlib._winograd import winograd_matrices
 
@@ -162,7 +162,7 @@ def test_next_fast_len():
         L = next_fast_len(n)
         assert L >= n
         r = L
-        for p in (2, 3, 5, 7):
+        for p in (2, 3, 5):
             while r % p == 0:
                 r //= p
         assert r == 1
@@ -170,7 +170,7 @@ def test_next_fast_len():
 
 
 def _smooth(m):
-    for p in (2, 3, 5, 7):
+    for p in (2, 3, 5):
         while m % p == 0:
             m //= p
     return m == 1
@@ -201,9 +201,21 @@ def test_counts_winograd():
 
 
 def test_counts_fft_and_auto():
-    # padded 58×58 → FFT 60×60, real FFT keeps 60×31 frequencies, 4 real mults per complex one
+    # a small map is one tile: padded 12×12 → FFT 12×12, the real FFT keeps 12×7 frequencies,
+    # 4 real multiplications per complex one (the recorded products: tests/test_fft.py)
+    assert conv2d_multiplications("fft", (1, 16, 10, 10), (8, 16, 3, 3), padding=1) == \
+        4 * 8 * 16 * 12 * 7
+    # a larger one is cut into the tiles of fft_plan: products per tile, times the tiles
+    plan = fft_plan((56, 56), (3, 3), (1, 1), (1, 1), (1, 1), (1, 1), 64, 32, 1, 1)
+    assert math.prod(plan.tiles) > 1
     assert conv2d_multiplications("fft", (1, 64, 56, 56), (32, 64, 3, 3), padding=1) == \
-        4 * 32 * 64 * 60 * 31
+        4 * 32 * 64 * math.prod(plan.tiles) * plan.frequencies
+    # stride 2: 2×2 phases make 4× the rows of the channel sum, on the kept outputs only
+    plan = fft_plan((56, 56), (3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 64, 32, 1, 1)
+    assert plan.channels == 4 * 64
+    assert conv2d_multiplications("fft", (1, 64, 56, 56), (32, 64, 3, 3), stride=2,
+                                  padding=1) == \
+        4 * 32 * 4 * 64 * math.prod(plan.tiles) * plan.frequencies
     for args in [((1, 64, 56, 56), (64, 64, 3, 3)), ((1, 256, 14, 14), (256, 256, 3, 3)),
                  ((1, 16, 64, 64), (16, 16, 13, 13))]:
         x_shape, w_shape = args
@@ -254,34 +266,50 @@ def test_larger_layers_every_fast_method(dtype, x_shape, w_shape, kw, method):
     check(2, method, dtype, x_shape, w_shape, **kw)
 
 
-def test_one_numba_thread_restores_the_thread_count():
-    import numba
-    from cnnlib._threads import one_numba_thread
-    before = numba.get_num_threads()
-    with one_numba_thread():
-        assert numba.get_num_threads() == 1
-    assert numba.get_num_threads() == before
+def test_blas_single_threaded_restores_and_nests():
+    from threadpoolctl import threadpool_info
+    from cnnlib._threads import blas_single_threaded
+
+    def counts():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    before = counts()
+    with blas_single_threaded():
+        assert set(counts()) == {1}
+        with blas_single_threaded():
+            assert set(counts()) == {1}
+        assert set(counts()) == {1}                  # the inner block does not restore
+    assert counts() == before
     with pytest.raises(RuntimeError):
-        with one_numba_thread():
+        with blas_single_threaded():
             raise RuntimeError("boom")
-    assert numba.get_num_threads() == before
+    assert counts() == before
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("n_batch,c,th,tw", [(1, 3, 4, 5), (2, 2, 1, 3), (1, 1, 7, 1)])
-def test_hard_coded_transform_kernels_equal_the_generic_ones(dtype, m, n_batch, c, th, tw):
+def test_hard_coded_row_kernels_equal_the_generic_ones(dtype, m, n_batch, c, th, tw):
+    """The row kernels conv_winograd runs, band by band and channel block by block, give the
+    whole-plane transforms written with the matrices."""
     from cnnlib import _winograd as W
     bt, _, at = (a.astype(dtype) for a in winograd_matrices(m))
     rng = np.random.default_rng(13)
     xp = rng.standard_normal((n_batch, c, th * m + 2, tw * m + 2)).astype(dtype)
-    v_ref, v = (np.empty(((m + 2) ** 2, c, n_batch * th * tw), dtype) for _ in range(2))
+    tiles = th * tw
+    v_ref, v = (np.full(((m + 2) ** 2, c, n_batch * tiles), np.nan, dtype) for _ in range(2))
     W._input_transform(xp, bt, m, th, tw, v_ref)
-    (W._input_transform4 if m == 4 else W._input_transform2)(xp, th, tw, v)
+    rows_in, rows_out = (W._input_rows4, W._output_rows4) if m == 4 else (W._input_rows2, W._output_rows2)
+    cut = th // 2                                  # two bands of rows, two blocks of channels
+    for n in range(n_batch):
+        for ty0, ty1 in ((0, cut), (cut, th)):
+            for c0, c1 in ((0, c // 2), (c // 2, c)):
+                rows_in(xp, n, ty0, ty1, tw, c0, c1, n * tiles + ty0 * tw, v)
     np.testing.assert_allclose(v, v_ref, **TOL[dtype])
-    mm, bias = v[:, :c], rng.standard_normal(c).astype(dtype)          # any (α², K, P) array
-    out_ref, out = (np.empty((n_batch, c, th * m - 1, tw * m - 1), dtype) for _ in range(2))
-    if m == 4:                                     # (F(2×2) uses the generic output kernel)
-        W._output_transform(np.ascontiguousarray(mm), at, bias, th, tw, out_ref)
-        W._output_transform4(np.ascontiguousarray(mm), bias, th, tw, out)
-        np.testing.assert_allclose(out, out_ref, **TOL[dtype])
+    mm, bias = np.ascontiguousarray(v[:, :c]), rng.standard_normal(c).astype(dtype)
+    out_ref, out = (np.full((n_batch, c, th * m - 1, tw * m - 1), np.nan, dtype) for _ in range(2))
+    W._output_transform(mm, at, bias, th, tw, out_ref)
+    for n in range(n_batch):
+        for ty0, ty1 in ((0, cut), (cut, th)):
+            for k0, k1 in ((0, c // 2), (c // 2, c)):
+                rows_out(mm, bias, n, ty0, ty1, tw, k0, k1, n * tiles + ty0 * tw, out)
+    np.testing.assert_allclose(out, out_ref, **TOL[dtype])

@@ -270,8 +270,19 @@ def test_naive_reference_rejects_wrong_weight_rank():
 # ---------------------------------------------------------------- numba on-disk cache
 
 def test_numba_cache_is_reused_by_a_second_process(numba_cache_stats):
-    call = "cnnlib.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)))"
+    call = "cnnlib.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), method='direct')"
     assert numba_cache_stats(call, "_direct._conv3d_direct_kernel") == (1, 0)
+
+
+@pytest.mark.parametrize("call, kernel", [
+    ("cnnlib.conv2d(np.zeros((1, 2, 6, 6)), np.zeros((3, 2, 3, 3)))", "_im2col._im2col_gemm_bands"),
+    ("cnnlib.conv2d(np.zeros((1, 32, 6, 6)), np.zeros((3, 32, 3, 3)), stride=2)", "_im2col._im2col_gemm"),
+    ("cnnlib.conv2d(np.zeros((1, 16, 16, 16), np.float32), np.zeros((16, 16, 3, 3), np.float32), "
+     "padding=1, method='winograd')", "_winograd._winograd_phases"),
+])
+def test_fast_kernels_come_from_the_numba_cache(numba_cache_stats, call, kernel):
+    """The default method's kernels (np.dot inside: SciPy's BLAS) are cached like the others."""
+    assert numba_cache_stats(call, kernel) == (1, 0)
 
 
 # ---------------------------------------------------------------- depthwise fast path (_depthwise)
