@@ -3,24 +3,35 @@
 For six ResNet-style layers (batch 1, float32) it prints the median time of every method of
 ``cnnlib.conv2d`` and of ``torch.nn.functional.conv2d``, the GFLOP/s (FLOPs = 2 × MACs of the
 direct convolution, whatever the algorithm actually does) and the time ratio cnnlib/torch, at
-1 and 2 threads, plus the geometric mean of the ratios. Used by chapter 31.
+1 and 2 threads, plus the geometric mean of the ratios. Then, at one thread, it sweeps the
+kernel size (1 to 15, 'same' padding) on two layers and reports from which ``k`` the FFT beats
+im2col (:func:`fft_sweep`). Used by chapter 31.
 
-Thread counts are fixed per process (OpenBLAS reads ``OPENBLAS_NUM_THREADS`` when NumPy is
-imported), so each thread setting runs in its own subprocess; inside it every method and torch
-are timed side by side in interleaved rounds, each as a block of calls after a short pause
-(see :func:`_time_blocks`: the pause keeps one library's idle-spinning threads from slowing
-down the next one's, which would distort the 2-thread figures).
+Each thread setting runs in its own subprocess (OpenBLAS reads ``OPENBLAS_NUM_THREADS`` and
+its kernel settings when NumPy is imported); inside it every method and torch are timed side
+by side in interleaved rounds, each as a block of calls after a short pause (see
+:func:`median_times`: the pause keeps one library's idle-spinning threads from slowing down
+the next one's, which would distort the 2-thread figures). The timings need a quiet machine:
+another busy process on a 2-core machine turns 2-thread timings into multiples of the
+scheduler's time slice.
 
 BLAS kernels: OpenBLAS (bundled with NumPy) picks its kernels from the CPU, unless the
-environment variable ``OPENBLAS_CORETYPE`` names them. The book's machine sets
-``OPENBLAS_CORETYPE=Haswell`` (AVX2 kernels, ≈ 100 GFLOP/s per core), although its CPU has
-AVX-512, where OpenBLAS' ``SkylakeX`` kernels run about 1.8× faster; torch (oneDNN) always uses
-AVX-512. By default the benchmark keeps the environment as it is; ``--blas-core SkylakeX``
-(or ``auto``: SkylakeX if the CPU reports AVX-512 F/BW/DQ/VL) overrides it for the workers.
-The header of each table prints which kernels ran.
+environment variables ``OPENBLAS_CORETYPE`` (a kernel family) or ``OPENBLAS_L2_SIZE`` (the cache
+size its blocking assumes) override that. Some machines set them (the book's sets ``Haswell``,
+AVX2 kernels, on a CPU with AVX-512); readers' machines do not. The benchmark therefore runs its
+workers, and only them, with both variables removed, as a reader's machine would run
+(``--blas-core keep`` keeps the environment, ``--blas-core NAME`` forces a kernel family).
+Tests and CI keep the environment. Each table's header prints what actually ran, as reported
+by ``threadpoolctl``: the BLAS library, its version, kernel family ("architecture") and threads.
 
-Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core default|auto|NAME``.
-A full run (both thread counts) takes about two minutes on the book's machine.
+Transformed weights: ``winograd``, ``auto`` (when it runs Winograd) and ``fft`` keep the
+transformed weights of recent layers (:mod:`cnnlib._wcache`) and check on every call that the
+weights are unchanged (a bit-for-bit comparison with a copy), so repeated calls with the same
+weights — what the benchmark times, and what a network does at inference — skip the weight
+transform but not the check. A weight changed in place is transformed again.
+
+Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core detect|keep|NAME``,
+``--no-fft`` (skip the sweep). A full run takes about three minutes on the book's machine.
 
 The timing protocol is importable, and chapter 31 uses it for its live timings:
 :func:`conv_callables` (one zero-argument callable per method plus torch, each checked against
@@ -48,13 +59,21 @@ LAYERS = [
 METHODS = ("direct", "im2col", "winograd", "fft", "auto")
 
 
-def _avx512() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return all(f" {flag}" in flags for flag in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
+def blas_info() -> str:
+    """What NumPy's BLAS runs: library, version, kernel family and threads (``threadpoolctl``)."""
+    from threadpoolctl import threadpool_info
+
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not libs:
+        return "no BLAS found by threadpoolctl"
+    return "; ".join(f"{i['internal_api']} {i.get('version') or '?'}, kernels "
+                     f"{i.get('architecture') or '?'}, {i['num_threads']} thread(s)" for i in libs)
+
+
+def _blas_env() -> str:
+    """The two OpenBLAS overrides as set in this process (for the table header)."""
+    return ", ".join(f"{v}={os.environ[v]}" if v in os.environ else f"{v} unset"
+                     for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
 
 
 def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float = 0.0) -> dict:
@@ -165,7 +184,10 @@ def worker(threads: int, quick: bool) -> dict:
         x = rng.standard_normal((1, c_in, h, h), dtype=np.float32)
         w = rng.standard_normal((c_out, c_in // g, k, k), dtype=np.float32) / math.sqrt(c_in // g * k * k)
         spec = conv_spec(x, w, None, s, p, 1, g, 2, "conv2d")
-        methods = [m for m in METHODS if m != "winograd" or (k == 3 and s == 1)]
+        # timing order: "auto" first, right after torch's block of the previous round. The fft
+        # method's BLAS threads (2-thread complex GEMMs) measurably slowed whichever method was
+        # timed next even after the pause; "auto" must not pay for a method it does not run.
+        methods = [m for m in ("auto",) + METHODS[:-1] if m != "winograd" or (k == 3 and s == 1)]
         try:       # every method must agree with torch before it is timed
             funcs = conv_callables(x, w, methods, stride=s, padding=p, groups=g)
         except AssertionError as err:
@@ -176,7 +198,7 @@ def worker(threads: int, quick: bool) -> dict:
         results.append({"layer": name, "flops": 2 * macs, "times": times,
                         "auto": method_for(spec, 2)})
     return {"threads": threads, "numba_layer": numba.threading_layer(), "results": results,
-            "blas_core": os.environ.get("OPENBLAS_CORETYPE", "unset (OpenBLAS detects the CPU)")}
+            "blas": blas_info(), "blas_env": _blas_env()}
 
 
 def _geomean(values):
@@ -187,8 +209,8 @@ def _geomean(values):
 def report(run: dict) -> str:
     """Format one worker's results as a table (ms, GFLOP/s, ratio to torch)."""
     cols = list(METHODS) + ["torch"]
-    lines = [f"threads = {run['threads']}   (numba layer: {run['numba_layer']}, "
-             f"OPENBLAS_CORETYPE: {run['blas_core']})",
+    lines = [f"threads = {run['threads']}   (numba layer: {run['numba_layer']}; BLAS: {run['blas']}; "
+             f"{run['blas_env']})",
              f"{'layer':26s} {'':9s}" + "".join(f"{c:>10s}" for c in cols) + "   auto picks"]
     ratios = {m: [] for m in METHODS}
     for r in run["results"]:
@@ -207,41 +229,152 @@ def report(run: dict) -> str:
     return "\n".join(lines)
 
 
+
+# ----------------------------------------------------------------------------- FFT sweep
+FFT_LAYERS = [
+    # name, C_in, C_out, H (=W); kernels k = 1, 3, …, 15 with 'same' padding, stride 1
+    ("16→16 @48", 16, 16, 48),
+    ("64→64 @56", 64, 64, 56),
+]
+FFT_KERNELS = (1, 3, 5, 7, 9, 11, 13, 15)
+
+
+def fft_sweep(quick: bool) -> dict:
+    """Time ``im2col``, ``fft`` and torch at 1 thread over kernel sizes on :data:`FFT_LAYERS`.
+
+    Batch 1, float32, stride 1, ``padding = k // 2``. Every method is checked against torch
+    first (:func:`conv_callables`). BLAS, numba and torch are limited to one thread inside the
+    call (and restored afterwards), so the sweep can run in any process. Returns
+    ``{"threads": 1, "blas": …, "layers": [{"layer", "rows": [{"k", "times", "plan"}]}]}``
+    with ``times`` in seconds and ``plan`` the FFT's tile lengths and tile counts.
+    """
+    import numba
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from cnnlib._fft import fft_plan
+
+    _warm = np.ones(2 << 20)      # free a large block: glibc then keeps big buffers in the heap
+    del _warm
+    rng = np.random.default_rng(0)
+    layers = []
+    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            blas = blas_info()
+            for name, c_in, c_out, h in FFT_LAYERS:
+                x = rng.standard_normal((1, c_in, h, h), dtype=np.float32)
+                rows = []
+                for k in FFT_KERNELS:
+                    w = (rng.standard_normal((c_out, c_in, k, k), dtype=np.float32)
+                         / np.float32(math.sqrt(c_in * k * k)))
+                    try:
+                        funcs = conv_callables(x, w, ["im2col", "fft"], padding=k // 2)
+                    except AssertionError as err:
+                        raise AssertionError(f"{name}, k={k}: {err}") from None
+                    times = median_times(funcs, rounds=2 if quick else 5,
+                                         block=0.01 if quick else 0.05)
+                    p = k // 2
+                    plan = fft_plan((h, h), (k, k), (1, 1), (p, p), (p, p), (1, 1),
+                                    c_in, c_out, 1, 1)
+                    rows.append({"k": k, "times": times,
+                                 "plan": {"lengths": plan.lengths, "tiles": plan.tiles}})
+                layers.append({"layer": name, "rows": rows})
+    finally:
+        torch.set_num_threads(torch_threads)
+        numba.set_num_threads(numba_threads)
+    return {"threads": 1, "blas": blas, "layers": layers}
+
+
+def fft_crossover(ks, t_fft, t_rival):
+    """Smallest ``k`` from which FFT is faster at every larger ``k`` of the sweep (None: never)."""
+    for i, k in enumerate(ks):
+        if all(a < b for a, b in zip(t_fft[i:], t_rival[i:])):
+            return k
+    return None
+
+
+def report_fft(sweep: dict) -> str:
+    """Format :func:`fft_sweep`: a table (ms) and, per layer, where FFT beats im2col."""
+    lines = [f"FFT vs im2col vs torch over kernel size — batch 1, float32, stride 1, 'same' "
+             f"padding, {sweep['threads']} thread (BLAS: {sweep['blas']}); median ms",
+             f"{'layer':12s}{'k':>4s}{'im2col':>10s}{'fft':>10s}{'torch':>10s}{'fft/im2col':>12s}"
+             f"{'fft/torch':>11s}   FFT tiles (L × count)"]
+    verdicts = []
+    for layer in sweep["layers"]:
+        for r in layer["rows"]:
+            t, plan = r["times"], r["plan"]
+            tiles = ("×".join(map(str, plan["lengths"])) + " × "
+                     + "×".join(map(str, plan["tiles"])))
+            lines.append(f"{layer['layer']:12s}{r['k']:4d}{t['im2col'] * 1e3:10.3f}"
+                         f"{t['fft'] * 1e3:10.3f}{t['torch'] * 1e3:10.3f}"
+                         f"{t['fft'] / t['im2col']:12.2f}{t['fft'] / t['torch']:11.2f}   {tiles}")
+        ks = [r["k"] for r in layer["rows"]]
+        k0 = fft_crossover(ks, [r["times"]["fft"] for r in layer["rows"]],
+                           [r["times"]["im2col"] for r in layer["rows"]])
+        verdicts.append(f"{layer['layer']}: FFT faster than im2col "
+                        + (f"from k = {k0}" if k0 is not None else f"never, up to k = {ks[-1]}"))
+    return "\n".join(lines + verdicts)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="thread counts, one subprocess each (default: 1 2)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test)")
-    parser.add_argument("--blas-core", default="default",
-                        help="'default' (keep OPENBLAS_CORETYPE as set), 'auto' (SkylakeX on "
-                             "AVX-512 CPUs) or a core name")
+    parser.add_argument("--blas-core", default="detect",
+                        help="'detect' (default: unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for "
+                             "the workers, so OpenBLAS detects the CPU as on readers' machines), "
+                             "'keep' (keep the environment) or a kernel family such as SkylakeX")
+    parser.add_argument("--no-fft", action="store_true",
+                        help="skip the FFT-vs-im2col sweep over kernel sizes")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fft-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
         print(json.dumps(worker(args.worker, args.quick)))
         return 0
+    if args.fft_worker:
+        print(json.dumps(fft_sweep(args.quick)))
+        return 0
     env = dict(os.environ)
-    if args.blas_core == "auto":
-        if _avx512():
-            env["OPENBLAS_CORETYPE"] = "SkylakeX"
-    elif args.blas_core != "default":
-        env["OPENBLAS_CORETYPE"] = args.blas_core
+    if args.blas_core != "keep":          # the two overrides go together (see the docstring)
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+        if args.blas_core != "detect":
+            env["OPENBLAS_CORETYPE"] = args.blas_core
     print("cnnlib.conv2d(method=...) vs torch.nn.functional.conv2d — batch 1, float32, median times;\n"
           "GFLOP/s counts FLOPs = 2 × MACs of the direct convolution; /torch = time ratio.\n")
-    summary = {}
-    for t in args.threads:
+    quick = ["--quick"] if args.quick else []
+
+    def run_worker(flags, t):
         wenv = dict(env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t),
                     MKL_NUM_THREADS=str(t), NUMBA_NUM_THREADS=str(t))
-        cmd = [sys.executable, "-m", "cnnlib.bench", "--worker", str(t)] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, env=wenv, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "cnnlib.bench"] + flags + quick, env=wenv,
+                              capture_output=True, text=True)
         if proc.returncode:
             print(proc.stderr, file=sys.stderr)
-            return proc.returncode
-        run = json.loads(proc.stdout.strip().splitlines()[-1])
+            return None
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    summary = {}
+    for t in args.threads:
+        run = run_worker(["--worker", str(t)], t)
+        if run is None:
+            return 1
         print(report(run) + "\n")
-        summary[t] = _geomean([r["times"]["auto"] / r["times"]["torch"] for r in run["results"]])
-    for t, g in summary.items():
-        print(f"geometric-mean time ratio auto/torch at {t} thread(s): {g:.2f}")
+        summary[t] = (_geomean([r["times"]["auto"] / r["times"]["torch"] for r in run["results"]]),
+                      run["blas"])
+    if not args.no_fft:
+        sweep = run_worker(["--fft-worker"], 1)
+        if sweep is None:
+            return 1
+        print(report_fft(sweep) + "\n")
+    for t, (g, blas) in summary.items():
+        print(f"geometric-mean time ratio auto/torch at {t} thread(s): {g:.2f}   (BLAS: {blas})")
     return 0
 
 

@@ -8,14 +8,31 @@ from cnnlib import bench
 
 
 def test_bench_quick_run_prints_every_layer_and_the_geometric_mean():
-    out = subprocess.run([sys.executable, "-m", "cnnlib.bench", "--quick", "--threads", "1"],
-                         capture_output=True, text=True, timeout=300, check=True).stdout
-    assert "threads = 1" in out
+    import os
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", OPENBLAS_L2_SIZE="512")
+    out = subprocess.run([sys.executable, "-m", "cnnlib.bench", "--quick", "--threads", "1",
+                          "--no-fft"], capture_output=True, text=True, timeout=300, check=True,
+                         env=env).stdout
+    header = next(line for line in out.splitlines() if line.startswith("threads = 1"))
+    # the workers run as on a reader's machine: both OpenBLAS overrides removed, together,
+    # and the header says which BLAS kernels ran (threadpoolctl)
+    assert "OPENBLAS_CORETYPE unset" in header and "OPENBLAS_L2_SIZE unset" in header
+    assert "BLAS: openblas" in header and "kernels" in header
     for name, *_ in bench.LAYERS:
         row = next(line for line in out.splitlines() if line.startswith(name))
         assert row.split()[-1] in ("direct", "im2col", "winograd", "winograd_f2", "fft")
     ratio = re.search(r"geometric-mean time ratio auto/torch at 1 thread\(s\): ([0-9.]+)", out)
     assert ratio is not None and float(ratio.group(1)) > 0
+
+
+def test_bench_keeps_the_environment_when_asked():
+    import os
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", OPENBLAS_L2_SIZE="512")
+    out = subprocess.run([sys.executable, "-m", "cnnlib.bench", "--quick", "--threads", "1",
+                          "--no-fft", "--blas-core", "keep"], capture_output=True, text=True,
+                         timeout=300, check=True, env=env).stdout
+    header = next(line for line in out.splitlines() if line.startswith("threads = 1"))
+    assert "OPENBLAS_CORETYPE=Haswell" in header and "kernels Haswell" in header
 
 
 # --- The timing protocol shared with chapter 31 -------------------------------------------------
