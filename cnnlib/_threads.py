@@ -4,12 +4,14 @@
 steps (copies, transforms) around BLAS matrix products. Two things make or break their speed
 on a small machine, and both are handled here, in one place:
 
-* numba's threads run independent chunks of a layer (bands of Winograd tiles, blocks of output
-  channels), each chunk doing its copy/transform, its GEMMs (:func:`cnnlib._blas.gemm` inside
-  the numba kernel) and its output transform back to back while its data is in the core's
-  cache; BLAS is single-threaded meanwhile (:func:`blas_single_threaded`). Handing work to
-  numba's OpenMP threads costs ~3 µs; to a Python thread pool it measured 50–250 µs on the
-  book's virtual machine (an idle virtual CPU is slow to wake), a third of a 3×3 layer's time;
+* one pool of threads: numba's (:func:`threads`) run every step, the copies and transforms
+  and the GEMMs too (:func:`cnnlib._blas.gemm` called inside the parallel numba kernels, one
+  block of the layer per task), with BLAS single-threaded meanwhile
+  (:func:`blas_single_threaded`). Two pools alternating — numba's for the transforms,
+  OpenBLAS' for the GEMMs — fought for the cores (each spins for a while after a call: a
+  0.02 ms kernel took 3–8 ms). Handing work to numba's OpenMP threads costs ~3 µs; to a Python
+  thread pool it measured 50–250 µs on the book's virtual machine (an idle virtual CPU is
+  slow to wake), a third of a 3×3 layer's time;
 * :func:`scratch` reuses the multi-megabyte intermediates instead of allocating them per call.
 
 Explained in chapter 31 (how to accelerate convolution).
@@ -88,9 +90,9 @@ def _blas_controllers():
 def blas_single_threaded():
     """Run NumPy's BLAS single-threaded inside the block (restored afterwards).
 
-    For numba kernels that call BLAS (:func:`cnnlib._blas.gemm`) from inside their parallel loop: each of
-    numba's threads multiplies its own chunk of the layer (a band of Winograd tiles, a block of
-    output channels), so BLAS must not start threads of its own. OpenBLAS parallelising each
+    For numba kernels that call BLAS (:func:`cnnlib._blas.gemm`) from inside their parallel
+    loop: each of numba's threads multiplies its own block of the layer (some of Winograd's
+    α² products, a block of im2col's output pixels), so BLAS must not start threads of its own. OpenBLAS parallelising each
     small GEMM by itself does not pay (36 GEMMs of 64×64 by 64×196 at 64@56: two threads
     measured no faster than one), and its threads spin for ~0.1 s after every call, competing
     with numba's. Nested and concurrent uses are counted: the first one in saves BLAS' thread
