@@ -31,7 +31,7 @@ weights — what the benchmark times, and what a network does at inference — s
 transform but not the check. A weight changed in place is transformed again.
 
 Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core detect|keep|NAME``,
-``--no-fft`` (skip the sweep). A full run takes about three minutes on the book's machine.
+``--no-fft`` (skip the sweep). A full run takes about four minutes on the book's machine.
 
 The timing protocol is importable, and chapter 31 uses it for its live timings:
 :func:`conv_callables` (one zero-argument callable per method plus torch, each checked against
@@ -43,6 +43,7 @@ import argparse
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 import time
@@ -76,7 +77,8 @@ def _blas_env() -> str:
                      for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
 
 
-def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float = 0.0) -> dict:
+def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float = 0.0,
+                 shuffle: bool = False) -> dict:
     """Median seconds per call of each zero-argument callable, timed side by side.
 
     Parameters
@@ -91,6 +93,11 @@ def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float
         warm-up's estimate of one call); ``0`` times one call per round.
     settle : float
         Pause in seconds before each block; ``0``: no pause.
+    shuffle : bool
+        Time the callables in a new order every round (seeded, so repeatable) instead of the
+        dict's order. In the benchmark the first callable after torch's block measured up to
+        30 % slower than the same code timed later in the round; shuffling spreads such an
+        effect over all of them instead of charging it to one.
 
     Returns
     -------
@@ -122,8 +129,12 @@ def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float
         f()
         per_call[name] = time.perf_counter() - t0
     samples = {name: [] for name in funcs}
+    order, rng = list(funcs), random.Random(0)
     for _ in range(rounds):
-        for name, f in funcs.items():
+        if shuffle:
+            rng.shuffle(order)
+        for name in order:
+            f = funcs[name]
             if settle > 0:
                 time.sleep(settle)
             f()                        # untimed: refill the caches the other callables used
@@ -184,16 +195,13 @@ def worker(threads: int, quick: bool) -> dict:
         x = rng.standard_normal((1, c_in, h, h), dtype=np.float32)
         w = rng.standard_normal((c_out, c_in // g, k, k), dtype=np.float32) / math.sqrt(c_in // g * k * k)
         spec = conv_spec(x, w, None, s, p, 1, g, 2, "conv2d")
-        # timing order: "auto" first, right after torch's block of the previous round. The fft
-        # method's BLAS threads (2-thread complex GEMMs) measurably slowed whichever method was
-        # timed next even after the pause; "auto" must not pay for a method it does not run.
-        methods = [m for m in ("auto",) + METHODS[:-1] if m != "winograd" or (k == 3 and s == 1)]
+        methods = [m for m in METHODS if m != "winograd" or (k == 3 and s == 1)]
         try:       # every method must agree with torch before it is timed
             funcs = conv_callables(x, w, methods, stride=s, padding=p, groups=g)
         except AssertionError as err:
             raise AssertionError(f"{name}: {err}") from None
-        times = median_times(funcs, rounds=2 if quick else 5, block=0.02 if quick else 0.08,
-                             settle=0.05 if quick else 0.12)
+        times = median_times(funcs, rounds=2 if quick else 6, block=0.02 if quick else 0.08,
+                             settle=0.05 if quick else 0.12, shuffle=True)
         macs = c_out * (c_in // g) * k * k * ((h + 2 * p - k) // s + 1) ** 2
         results.append({"layer": name, "flops": 2 * macs, "times": times,
                         "auto": method_for(spec, 2)})

@@ -101,3 +101,25 @@ def test_conv_callables_checks_each_method_against_torch_before_timing(monkeypat
     monkeypatch.setattr(cnnlib, "conv2d", lambda *args, **kwargs: real(*args, **kwargs) + 1)
     with pytest.raises(AssertionError, match="method 'direct' differs from torch"):
         bench.conv_callables(x, w, ["direct"], padding=1)
+
+
+def test_median_times_shuffle_gives_every_callable_every_round_in_new_orders(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(bench, "time", clock)
+    order = []
+
+    def make(name):
+        def f():
+            order.append(name)
+            clock.now += 1.0
+        return f
+    names = ["a", "b", "c", "d"]
+    times = bench.median_times({n: make(n) for n in names}, rounds=6, shuffle=True)
+    assert times == {n: 1.0 for n in names}
+    rounds = [order[8 + 8 * r: 16 + 8 * r][::2] for r in range(6)]   # untimed + timed per name
+    assert all(sorted(r) == names for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1                        # the order changes
+    first = list(order)
+    order.clear()
+    bench.median_times({n: make(n) for n in names}, rounds=6, shuffle=True)
+    assert order == first                                            # seeded: repeatable
