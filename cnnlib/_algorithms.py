@@ -16,7 +16,8 @@ method         algorithm                                             accepts
 ``im2col``     im2col + one BLAS GEMM per group                      everything
 ``winograd``   Winograd F(4×4, 3×3) (``winograd_f2``: F(2×2, 3×3))   2-D, 3×3, stride 1,
                                                                      dilation 1
-``fft``        ``numpy.fft.rfftn``, product per frequency            everything
+``fft``        tiled ``numpy.fft`` (overlap-save), one batched       everything
+               complex product (:mod:`cnnlib._fft`)
 ``auto``       :func:`choose_method` (below)                         everything
 ============== ===================================================== =====================
 
@@ -37,7 +38,8 @@ from ._direct import direct
 METHODS = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
 # Thresholds of the auto rule, measured with ``python -m cnnlib.bench`` on the book's 2-core
-# machine (float32, batch 1, OpenBLAS with its AVX2 "Haswell" kernels); see choose_method.
+# machine (float32, batch 1; the Winograd/depthwise rules with OpenBLAS' AVX2 "Haswell" kernels,
+# the FFT rule with the AVX-512 "SkylakeX" kernels OpenBLAS detects there); see choose_method.
 DIRECT_MAX_CHANNELS_PER_GROUP = 4   # grouped with C_in/g at or below this: direct (depthwise)
 WINOGRAD_MIN_CHANNELS = 16          # C_in/g and C_out/g both at least this for Winograd
 WINOGRAD_MIN_OUTPUT = 16            # ... and H_out, W_out both at least this (enough tiles)
@@ -51,17 +53,16 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
 
     1. ``groups > 1`` and ``C_in/g ≤ 4`` (depthwise and nearly depthwise): ``"direct"``. There
        is no channel sum worth a GEMM; depthwise layers (``groups = C_in``) run the dedicated
-       kernel of :mod:`cnnlib._depthwise` (3×3, 128 channels @56: ≈ 0.2 ms, within ~1.3× of
-       torch; im2col is ≈ 6× slower). (Not for ``groups = 1``: the RGB stem, ``C_in = 3``, is
+       kernel of :mod:`cnnlib._depthwise` (3×3, 128 channels @56: ≈ 0.2 ms, 0.8–1.2× torch's
+       time in ``python -m cnnlib.bench``; im2col is ≈ 6× slower). (Not for ``groups = 1``: the RGB stem, ``C_in = 3``, is
        >10× faster through im2col + GEMM.)
     2. 2-D, 3×3, stride 1, dilation 1, ``C_in/g`` and ``C_out/g ≥ 16``, ``H_out, W_out ≥ 16``:
-       ``"winograd"`` (F(4×4, 3×3): 4× fewer multiplications; 64@56 and 128@28 run in
-       ≈ 1.4 ms at 1 thread, ≈ 1.9× faster than im2col; 32@56 0.63 vs 0.89 ms).
+       ``"winograd"`` (F(4×4, 3×3): 4× fewer multiplications; on 64@56 and 128@28 about 1.5–2×
+       faster than im2col, 0.7–1.1× torch's time, at 1 and 2 threads).
     2b. the same kernels with ``8 ≤ H_out, W_out < 16`` and ``C_in/g, C_out/g ≥ 128``:
        ``"winograd_f2"`` (F(2×2, 3×3)). At ``H_out = 14`` a 4×4 grid of F(4×4) tiles wastes
-       30 % of its work on the edge and its per-call weight transform (9.4 MB for 256×256
-       filters) costs as much as the multiplications it saves; F(2×2) needs 16 instead of 36
-       transformed weights per filter. Measured 256@14: 1.9 ms vs im2col 2.6 ms (1 thread),
+       30 % of its work on the edge, and F(2×2) needs 16 instead of 36 transformed weights per
+       filter (4.2 MB instead of 9.4 MB for 256×256 filters, read on every call). Measured 256@14: 1.9 ms vs im2col 2.6 ms (1 thread),
        ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
        channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
        5.3 ms — the weight transform dominates).

@@ -354,34 +354,6 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 # ----------------------------------------------------------------------------- convolution
-def columns(spec, n: int, out=None) -> np.ndarray:
-    """im2col matrix ``(N, C_in·prod(k), prod(out))`` of a :class:`~cnnlib._validation.ConvSpec`.
-
-    1×1 kernels with stride 1 and no padding need no copy (a reshape); 1-D is 2-D with
-    ``H = 1``; 2-D uses the numba kernel; 3-D uses :func:`im2col_naive` (one slice per tap).
-    ``out``, if given, is called with the 1-/2-D matrix's shape and returns the array to fill
-    (:func:`conv_im2col` passes a reused workspace).
-    """
-    x = spec.x
-    kernel = spec.w.shape[2:]
-    if (all(k == 1 for k in kernel) and all(s == 1 for s in spec.stride)
-            and not any(spec.pad_lo) and not any(spec.pad_hi)):
-        return x.reshape(x.shape[0], x.shape[1], -1)
-    if n in (1, 2):
-        x4 = x if n == 2 else x[:, :, None, :]
-        def pick(t, fill):          # 1-D → 2-D with a height-1 axis in front
-            return tuple(t) if n == 2 else (fill,) + tuple(t)
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (pick(kernel, 1), pick(spec.stride, 1),
-                                                  pick(spec.pad_lo, 0), pick(spec.dilation, 1))
-        ho, wo = pick(spec.out_spatial, 1)
-        shape = (x.shape[0], x.shape[1] * kh * kw, ho * wo)
-        cols = np.empty(shape, dtype=x.dtype) if out is None else out(shape)
-        _im2col2d(_phases(x4, sw), x4.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
-        return cols
-    return im2col_naive(x, kernel, spec.stride, spec.pad_lo, spec.pad_hi, spec.dilation,
-                        spec.out_spatial)
-
-
 MIN_BLOCK_COLUMNS = 64    # a thread's GEMM gets at least this many output pixels
 BAND_MAX_ROWS = 256       # columns at most this long (R/g): copy and multiply band by band
 BAND_BYTES = 256 << 10    # ... bands of about this many bytes of columns (a core's L2)
@@ -412,11 +384,14 @@ def conv_im2col(spec, n: int) -> np.ndarray:
     inside, see :func:`cnnlib._threads.blas_single_threaded`): :func:`_im2col_gemm` fills the
     rows of the column matrix, then runs one GEMM per thread on a block of its columns; with
     short columns (``R/g ≤`` :data:`BAND_MAX_ROWS`, the RGB stem) :func:`_im2col_gemm_bands`
-    copies and multiplies band by band instead. The matrix lives in a reused workspace. 3-D layers use :func:`im2col_naive` and NumPy's ``matmul``.
+    copies and multiplies band by band instead. The matrix lives in a reused workspace. 3-D
+    layers use :func:`im2col_naive` and NumPy's ``matmul``.
     """
     if n == 3:
-        return conv_from_columns(columns(spec, n), spec.w, spec.b if spec.has_bias else None,
-                                 spec.groups, spec.out_spatial)
+        cols = im2col_naive(spec.x, spec.w.shape[2:], spec.stride, spec.pad_lo, spec.pad_hi,
+                            spec.dilation, spec.out_spatial)
+        return conv_from_columns(cols, spec.w, spec.b if spec.has_bias else None, spec.groups,
+                                 spec.out_spatial)
     x, w = spec.x, spec.w
     x4 = x if n == 2 else x[:, :, None, :]
     def pick(t, fill):              # 1-D → 2-D with a height-1 axis in front
