@@ -380,9 +380,12 @@ def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarra
     th, tw = math.ceil(ho / m), math.ceil(wo / m)
     # pad to whole tiles: tile (ty, tx) reads rows ty·m … ty·m+α-1 of the padded input
     xp = scratch("winograd_xp", (n_batch, c_in, th * m + 2, tw * m + 2), x.dtype)
-    xp.fill(0)
     top, left = spec.pad_lo
     rows, cols = min(h, th * m + 2 - top), min(wd, tw * m + 2 - left)
+    xp[:, :, :top] = 0                                   # zero only the border around the copy
+    xp[:, :, top + rows:] = 0
+    xp[:, :, top:top + rows, :left] = 0
+    xp[:, :, top:top + rows, left + cols:] = 0
     xp[:, :, top:top + rows, left:left + cols] = x[:, :, :rows, :cols]
     u = _wcache.transformed(w, ("winograd", m, g), lambda w: transform_weight(w, g, m))
     out = np.empty((n_batch, c_out, ho, wo), dtype=x.dtype)
