@@ -196,21 +196,22 @@ def _bt2(d0, d1, d2, d3):
 
 
 # ----------------------------------------------------------------------------- row kernels
-# What conv_winograd runs: the transforms for tile rows ty0 … ty1-1 of one sample and a range
-# of channels, serial, called from the parallel driver below (a block of channels per task).
+# What conv_winograd runs: the transforms of every tile of one sample for a range of channels,
+# serial, called from the parallel driver below (a block of channels per task). Tile (ty, tx)
+# of sample n is column (n·th + ty)·tw + tx of the GEMMs' operands.
 @njit(cache=True, nogil=True)
-def _input_rows4(xp, n, ty0, ty1, tw, c0, c1, q0, v):
-    """``v[6a+b, c, q0 + (ty-ty0)·tw + tx] = (B^T d B)[a, b]``: tile rows ``ty0 ≤ ty < ty1`` of
-    sample ``n``, channels ``c0 ≤ c < c1``."""
+def _input_rows4(xp, n, th, tw, c0, c1, v):
+    """``v[6a+b, c, (n·th + ty)·tw + tx] = (B^T d B)[a, b]`` for every tile of sample ``n``,
+    channels ``c0 ≤ c < c1``."""
     wp = xp.shape[3]
     t = np.empty((6, wp), dtype=xp.dtype)
     for c in range(c0, c1):
-        for ty in range(ty0, ty1):
+        for ty in range(th):
             r = xp[n, c, 4 * ty:4 * ty + 6]                 # the 6 input rows of tile row ty
             for x in range(wp):                             # t[a, x] = Σ_i B^T[a, i] r[i, x]
                 t[0, x], t[1, x], t[2, x], t[3, x], t[4, x], t[5, x] = _bt4(
                     r[0, x], r[1, x], r[2, x], r[3, x], r[4, x], r[5, x])
-            p0 = q0 + (ty - ty0) * tw
+            p0 = (n * th + ty) * tw
             for a in range(6):
                 ta = t[a]
                 for tx in range(tw):
@@ -221,16 +222,16 @@ def _input_rows4(xp, n, ty0, ty1, tw, c0, c1, q0, v):
 
 
 @njit(cache=True, nogil=True)
-def _input_rows2(xp, n, ty0, ty1, tw, c0, c1, q0, v):
-    """:func:`_input_rows4` for F(2×2, 3×3): ``v[4a+b, c, q0 + (ty-ty0)·tw + tx]``."""
+def _input_rows2(xp, n, th, tw, c0, c1, v):
+    """:func:`_input_rows4` for F(2×2, 3×3): ``v[4a+b, c, (n·th + ty)·tw + tx]``."""
     wp = xp.shape[3]
     t = np.empty((4, wp), dtype=xp.dtype)
     for c in range(c0, c1):
-        for ty in range(ty0, ty1):
+        for ty in range(th):
             r = xp[n, c, 2 * ty:2 * ty + 4]
             for x in range(wp):
                 t[0, x], t[1, x], t[2, x], t[3, x] = _bt2(r[0, x], r[1, x], r[2, x], r[3, x])
-            p0 = q0 + (ty - ty0) * tw
+            p0 = (n * th + ty) * tw
             for a in range(4):
                 ta = t[a]
                 for tx in range(tw):
@@ -240,9 +241,9 @@ def _input_rows2(xp, n, ty0, ty1, tw, c0, c1, q0, v):
 
 
 @njit(cache=True, nogil=True)
-def _output_rows4(mm, bias, n, ty0, ty1, tw, k0, k1, q0, out):
-    """``out[n, k, 4ty+u, 4tx+v] = (A^T M A)[u, v] + bias[k]``: tile rows ``ty0 ≤ ty < ty1``,
-    output channels ``k0 ≤ k < k1``; tile ``(ty, tx)``'s products are ``mm[:, k, q0 + (ty-ty0)·tw + tx]``.
+def _output_rows4(mm, bias, n, th, tw, k0, k1, out):
+    """``out[n, k, 4ty+u, 4tx+v] = (A^T M A)[u, v] + bias[k]`` for every tile of sample ``n``,
+    output channels ``k0 ≤ k < k1``; tile ``(ty, tx)``'s products are ``mm[:, k, (n·th + ty)·tw + tx]``.
 
     Both passes of ``A^T`` run along the tiles of a row (contiguous, vectorised): ``s[a, v, tx]``
     then ``r[u, v, tx]``; a last loop interleaves ``r`` into the output rows, cropped.
@@ -252,8 +253,8 @@ def _output_rows4(mm, bias, n, ty0, ty1, tw, k0, k1, q0, out):
     r = np.empty((4, 4, tw), dtype=out.dtype)
     for k in range(k0, k1):
         bk = bias[k]
-        for ty in range(ty0, ty1):
-            p0 = q0 + (ty - ty0) * tw
+        for ty in range(th):
+            p0 = (n * th + ty) * tw
             for a in range(6):                              # s[a, :, tx] = A^T M[a, :, tx]
                 m0, m1, m2 = mm[6 * a, k, p0:p0 + tw], mm[6 * a + 1, k, p0:p0 + tw], mm[6 * a + 2, k, p0:p0 + tw]
                 m3, m4, m5 = mm[6 * a + 3, k, p0:p0 + tw], mm[6 * a + 4, k, p0:p0 + tw], mm[6 * a + 5, k, p0:p0 + tw]
@@ -282,14 +283,14 @@ def _at2(m0, m1, m2, m3):
 
 
 @njit(cache=True, nogil=True)
-def _output_rows2(mm, bias, n, ty0, ty1, tw, k0, k1, q0, out):
+def _output_rows2(mm, bias, n, th, tw, k0, k1, out):
     """:func:`_output_rows4` for F(2×2, 3×3) (``mm`` has 16 rows of products)."""
     ho, wo = out.shape[2:]
     s = np.empty((4, 2, tw), dtype=out.dtype)
     strip = np.empty((2, 2 * tw), dtype=out.dtype)
     for k in range(k0, k1):
-        for ty in range(ty0, ty1):
-            p0 = q0 + (ty - ty0) * tw
+        for ty in range(th):
+            p0 = (n * th + ty) * tw
             for a in range(4):
                 for tx in range(tw):
                     q = p0 + tx
@@ -331,15 +332,14 @@ def _winograd_phases(xp, u, bias, m, th, tw, v, mm, log, out):
     a2, g, kg, cg = u.shape
     c_in, c_out = g * cg, g * kg
     n_batch = xp.shape[0]
-    tiles = th * tw
     blocks = 8                                   # channel blocks per sample and step
     for t in prange(n_batch * blocks):
         n, j = t // blocks, t % blocks
         c0, c1 = j * c_in // blocks, (j + 1) * c_in // blocks
         if m == 4:
-            _input_rows4(xp, n, 0, th, tw, c0, c1, n * tiles, v)
+            _input_rows4(xp, n, th, tw, c0, c1, v)
         else:
-            _input_rows2(xp, n, 0, th, tw, c0, c1, n * tiles, v)
+            _input_rows2(xp, n, th, tw, c0, c1, v)
     vg = v.reshape((a2, g, cg, v.shape[2]))
     for t in prange(a2 * g):
         f, j = t // g, t % g
@@ -349,9 +349,9 @@ def _winograd_phases(xp, u, bias, m, th, tw, v, mm, log, out):
         n, j = t // blocks, t % blocks
         k0, k1 = j * c_out // blocks, (j + 1) * c_out // blocks
         if m == 4:
-            _output_rows4(mk, bias, n, 0, th, tw, k0, k1, n * tiles, out)
+            _output_rows4(mk, bias, n, th, tw, k0, k1, out)
         else:
-            _output_rows2(mk, bias, n, 0, th, tw, k0, k1, n * tiles, out)
+            _output_rows2(mk, bias, n, th, tw, k0, k1, out)
 
 
 def conv_winograd(spec, n: int, m: int = 4, name: str = "winograd") -> np.ndarray:

@@ -77,6 +77,18 @@ def _blas_env() -> str:
                      for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
 
 
+def _keep_large_buffers_in_the_heap() -> None:
+    """Allocate and free a 16 MB block once, before timing anything.
+
+    glibc serves multi-MB allocations with fresh ``mmap``s (a page fault per 4 KiB on first
+    touch) until a large block has been freed, which raises its threshold: in a new process
+    torch's stem layer measured up to 4× slower than after one such free.
+    """
+    import numpy as np
+    block = np.ones(2 << 20)
+    del block
+
+
 def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float = 0.0,
                  shuffle: bool = False) -> dict:
     """Median seconds per call of each zero-argument callable, timed side by side.
@@ -189,6 +201,7 @@ def worker(threads: int, quick: bool) -> dict:
 
     torch.set_num_threads(threads)
     numba.set_num_threads(threads)
+    _keep_large_buffers_in_the_heap()
     rng = np.random.default_rng(0)
     results = []
     for name, c_in, c_out, h, k, s, p, g in LAYERS:
@@ -259,19 +272,18 @@ def fft_sweep(quick: bool) -> dict:
     import numba
     import numpy as np
     import torch
-    from threadpoolctl import threadpool_limits
 
     from cnnlib._fft import fft_plan
+    from cnnlib._threads import blas_single_threaded
 
-    _warm = np.ones(2 << 20)      # free a large block: glibc then keeps big buffers in the heap
-    del _warm
+    _keep_large_buffers_in_the_heap()
     rng = np.random.default_rng(0)
     layers = []
     torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(1)
     numba.set_num_threads(1)
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_single_threaded():
             blas = blas_info()
             for name, c_in, c_out, h in FFT_LAYERS:
                 x = rng.standard_normal((1, c_in, h, h), dtype=np.float32)

@@ -289,8 +289,8 @@ def test_blas_single_threaded_restores_and_nests():
 @pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("n_batch,c,th,tw", [(1, 3, 4, 5), (2, 2, 1, 3), (1, 1, 7, 1)])
 def test_hard_coded_row_kernels_equal_the_generic_ones(dtype, m, n_batch, c, th, tw):
-    """The row kernels conv_winograd runs, band by band and channel block by block, give the
-    whole-plane transforms written with the matrices."""
+    """The row kernels conv_winograd runs, sample by sample and channel block by channel block,
+    give the whole-plane transforms written with the matrices."""
     from cnnlib import _winograd as W
     bt, _, at = (a.astype(dtype) for a in winograd_matrices(m))
     rng = np.random.default_rng(13)
@@ -299,17 +299,14 @@ def test_hard_coded_row_kernels_equal_the_generic_ones(dtype, m, n_batch, c, th,
     v_ref, v = (np.full(((m + 2) ** 2, c, n_batch * tiles), np.nan, dtype) for _ in range(2))
     W._input_transform(xp, bt, m, th, tw, v_ref)
     rows_in, rows_out = (W._input_rows4, W._output_rows4) if m == 4 else (W._input_rows2, W._output_rows2)
-    cut = th // 2                                  # two bands of rows, two blocks of channels
-    for n in range(n_batch):
-        for ty0, ty1 in ((0, cut), (cut, th)):
-            for c0, c1 in ((0, c // 2), (c // 2, c)):
-                rows_in(xp, n, ty0, ty1, tw, c0, c1, n * tiles + ty0 * tw, v)
+    for n in range(n_batch):                       # two blocks of channels per sample
+        for c0, c1 in ((0, c // 2), (c // 2, c)):
+            rows_in(xp, n, th, tw, c0, c1, v)
     np.testing.assert_allclose(v, v_ref, **TOL[dtype])
     mm, bias = np.ascontiguousarray(v[:, :c]), rng.standard_normal(c).astype(dtype)
     out_ref, out = (np.full((n_batch, c, th * m - 1, tw * m - 1), np.nan, dtype) for _ in range(2))
     W._output_transform(mm, at, bias, th, tw, out_ref)
     for n in range(n_batch):
-        for ty0, ty1 in ((0, cut), (cut, th)):
-            for k0, k1 in ((0, c // 2), (c // 2, c)):
-                rows_out(mm, bias, n, ty0, ty1, tw, k0, k1, n * tiles + ty0 * tw, out)
+        for k0, k1 in ((0, c // 2), (c // 2, c)):
+            rows_out(mm, bias, n, th, tw, k0, k1, out)
     np.testing.assert_allclose(out, out_ref, **TOL[dtype])
