@@ -14,6 +14,8 @@ method         algorithm                                             accepts
 ``direct``     numba loops (:func:`cnnlib._direct.direct`;           everything
                depthwise: :mod:`cnnlib._depthwise`)
 ``im2col``     im2col + one BLAS GEMM per group                      everything
+``mec``        MEC: lowered along the width only, ``k_h`` GEMMs      1-D and 2-D
+               on shifted views (:mod:`cnnlib._mec`)
 ``winograd``   Winograd F(4×4, 3×3) (``winograd_f2``: F(2×2, 3×3))   2-D, 3×3, stride 1,
                                                                      dilation 1
 ``fft``        tiled ``numpy.fft`` (overlap-save), one batched       everything
@@ -35,17 +37,21 @@ import math
 
 from ._direct import direct
 
-METHODS = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
+METHODS = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
 # Thresholds of the auto rule, measured with ``python -m cnnlib.bench`` on the book's 2-core
 # machine (float32, batch 1; the Winograd/depthwise rules with OpenBLAS' AVX2 "Haswell" kernels,
-# the FFT rule with the AVX-512 "SkylakeX" kernels OpenBLAS detects there); see choose_method.
+# the FFT and MEC rules with the AVX-512 "SkylakeX" kernels OpenBLAS detects there); see
+# choose_method.
 DIRECT_MAX_CHANNELS_PER_GROUP = 4   # grouped with C_in/g at or below this: direct (depthwise)
 WINOGRAD_MIN_CHANNELS = 16          # C_in/g and C_out/g both at least this for Winograd
 WINOGRAD_MIN_OUTPUT = 16            # ... and H_out, W_out both at least this (enough tiles)
 WINOGRAD_F2_MIN_CHANNELS = 128     # smaller outputs (8 ≤ H_out, W_out < 16): F(2×2, 3×3) when
 WINOGRAD_F2_MIN_OUTPUT = 8          # ... C_in/g and C_out/g are at least 128
-FFT_MIN_KERNEL = 7                  # stride-1 kernels with min(kh, kw) >= this: FFT
+FFT_MIN_KERNEL = 7                  # stride-1 kernels with min(kh, kw) >= this: FFT when
+FFT_MIN_DEPTH = 1024                # ... C_in/g·kh·kw (each output's multiplications) >= this
+MEC_MIN_ROWS_PER_STRIDE = 2.5       # 2-D kernels with kh >= this × stride_h: MEC, when
+MEC_MAX_CHANNELS = 256              # ... C_out/g <= this
 
 
 def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) -> str:
@@ -66,12 +72,19 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
        ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
        channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
        5.3 ms — the weight transform dominates).
-    3. stride 1 and every kernel side ``≥ 7``: ``"fft"`` (tiled overlap-save FFT, whose cost
-       grows slowly with k while im2col's grows like k²). Measured at 1 thread
-       (``cnnlib.bench.fft_sweep``): FFT faster than im2col from k = 7 on 16→16 @48 and from
-       k = 5 on 64→64 @56, ≈ 2× at 7×7 and 4–7× at 13×13–15×15. At 5×5 the two tie on small
-       layers; at 7×7 it loses on tiny maps with many channels (512@7: 1.6× slower, the kernel
-       spectra, many times the weights, are read on every call) and on 3-channel inputs (1.2×).
+    3. stride 1, every kernel side ``≥ 7`` and ``C_in/g·k_h·k_w ≥ 1024``: ``"fft"`` (tiled
+       overlap-save FFT, whose cost grows slowly with k while the GEMM methods' grows like k²).
+       Measured at 1 thread (``cnnlib.bench.fft_sweep``): FFT faster than MEC from k = 5–7 on
+       64→64 @56 and from k = 9 on 16→16 @48 (depth 1296; at 7×7, depth 784, MEC is faster);
+       with 3 or 8 input channels MEC won up to 9×9, hence the depth condition. At 2 threads
+       MEC gains on FFT (NumPy's FFT runs on one thread): on 16→16 @48 at 9×9 it was the
+       faster one.
+    3b. 2-D, ``k_h ≥ 2.5·s_h`` and ``C_out/g ≤ 256``: ``"mec"`` (lowered along the width only:
+       ``k_h/s_h`` times less copying than im2col, the same multiplications in ``k_h`` GEMMs).
+       Measured 1.1–1.6× faster than im2col on the RGB stem (7×7/2), 5×5 and small-channel
+       3×3 layers, at 1 and 2 threads. Not for 3×3 stride 2 (1.5 rows per stride: im2col
+       measured 5–10 % faster) nor for wide layers on small maps (512→512 @7: im2col 1.15–2.5×
+       faster; the copy is cheap next to the GEMM there, and three thin GEMMs are slower).
     4. otherwise ``"im2col"`` (1×1 stride-1 kernels without padding need no copy at all: one
        GEMM on the input itself).
     """
@@ -86,8 +99,12 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
             and all(d == 1 for d in dilation) and min(c_g, k_g) >= WINOGRAD_F2_MIN_CHANNELS
             and min(out_spatial) >= WINOGRAD_F2_MIN_OUTPUT):
         return "winograd_f2"
-    if all(s == 1 for s in stride) and min(kernel) >= FFT_MIN_KERNEL:
+    if (all(s == 1 for s in stride) and min(kernel) >= FFT_MIN_KERNEL
+            and c_g * math.prod(kernel) >= FFT_MIN_DEPTH):
         return "fft"
+    if (len(kernel) == 2 and kernel[0] >= MEC_MIN_ROWS_PER_STRIDE * stride[0]
+            and k_g <= MEC_MAX_CHANNELS):
+        return "mec"
     return "im2col"
 
 
@@ -112,6 +129,9 @@ def run(method, spec, n: int):
     if method == "im2col":
         from ._im2col import conv_im2col
         return conv_im2col(spec, n)
+    if method == "mec":
+        from ._mec import conv_mec
+        return conv_mec(spec, n)
     if method.startswith("winograd"):
         from ._winograd import conv_winograd
         return conv_winograd(spec, n, m=2 if method == "winograd_f2" else 4, name=method)

@@ -11,7 +11,7 @@ import math
 
 from ._validation import check_groups, conv_padding, ntuple, positive
 
-METHODS = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
+METHODS = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
 
 def _sizes(input_size, weight_size, stride, padding, dilation, groups):
@@ -55,7 +55,7 @@ def conv2d_multiplications(method, input_size, weight_size, stride=1, padding=0,
     Parameters
     ----------
     method : str
-        ``"direct"``, ``"im2col"``, ``"winograd_f2"`` (F(2×2, 3×3)), ``"winograd_f4"``
+        ``"direct"``, ``"im2col"``, ``"mec"``, ``"winograd_f2"`` (F(2×2, 3×3)), ``"winograd_f4"``
         (F(4×4, 3×3)), ``"winograd"`` (= ``"winograd_f4"``, what ``method="winograd"`` runs),
         ``"fft"``, or ``"auto"`` (the count of the method that ``auto`` picks).
     input_size : (N, C_in, H, W) or (C_in, H, W)
@@ -74,8 +74,10 @@ def conv2d_multiplications(method, input_size, weight_size, stride=1, padding=0,
     With :math:`P = N\,H_{out}W_{out}` output pixels per channel and
     :math:`C_g = C_{in}/g`:
 
-    * direct and im2col: :math:`C_{out}\,C_g\,k_hk_w\,P` — every tap of every output, padding
-      zeros included (im2col multiplies them, too). Equals ``conv_macs`` × N.
+    * direct, im2col and MEC: :math:`C_{out}\,C_g\,k_hk_w\,P` — every tap of every output,
+      padding zeros included (im2col and MEC multiply them, too). Equals ``conv_macs`` × N.
+      (MEC may add the bias inside its first GEMM, :math:`C_{out}P` more products by 1, not
+      counted: they are not input × weight.)
     * Winograd F(m×m, 3×3): :math:`(m+2)^2\,C_{out}\,C_g\,N\lceil H_{out}/m\rceil
       \lceil W_{out}/m\rceil` — one α×α element-wise product per tile and channel pair
       (the batched GEMMs). Ratio to direct → :math:`9m^2/(m+2)^2` = 2.25 (m=2), 4 (m=4) for
@@ -100,7 +102,7 @@ def conv2d_multiplications(method, input_size, weight_size, stride=1, padding=0,
     if method == "auto":
         from ._algorithms import choose_method
         method = choose_method(c_in, c_out, kernel, s, d, g, (ho, wo))
-    if method in ("direct", "im2col"):
+    if method in ("direct", "im2col", "mec"):
         return c_out * c_g * kernel[0] * kernel[1] * n * ho * wo
     if method.startswith("winograd"):
         if kernel != (3, 3) or s != (1, 1) or d != (1, 1):

@@ -85,8 +85,8 @@ def _im2col2d(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
 
 
 @njit(parallel=True, cache=True)
-def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias, blocks, log,
-                 cols, out):
+def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias, fill_bias, blocks,
+                 log, cols, out):
     """im2col, then the GEMMs, both split over numba's threads: ``out (N, C_out, ho·wo)``.
 
     ``wmat (g, K/g, R/g)`` is the weight matrix per group. If ``cols (N, R, ho·wo)`` is not
@@ -109,22 +109,25 @@ def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias,
         n, j, b = t // (g * blocks), (t // blocks) % g, t % blocks
         l0, l1 = b * length // blocks, (b + 1) * length // blocks
         dst = out[n, j * kg:(j + 1) * kg, l0:l1]
-        for k in range(kg):
-            dst[k] = bias[j * kg + k]
+        if fill_bias:
+            for k in range(kg):
+                dst[k] = bias[j * kg + k]
+        beta = 1.0 if fill_bias else 0.0
         if fill:
-            gemm_logged(wmat[j], cols[n, j * rg:(j + 1) * rg, l0:l1], dst, 1.0, log, t)
+            gemm_logged(wmat[j], cols[n, j * rg:(j + 1) * rg, l0:l1], dst, beta, log, t)
         else:
-            gemm_logged(wmat[j], mat[n, j * rg:(j + 1) * rg, l0:l1], dst, 1.0, log, t)
+            gemm_logged(wmat[j], mat[n, j * rg:(j + 1) * rg, l0:l1], dst, beta, log, t)
 
 
 @njit(parallel=True, cache=True)
-def _im2col_gemm_bands(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, wmat, bias, band, log, cols,
-                       out):
+def _im2col_gemm_bands(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, wmat, bias, fill_bias, band, log,
+                       cols, out):
     """:func:`_im2col_gemm` band by band, for layers with short columns (the RGB stem: 147).
 
     Each task ``t`` is a band ``band[t] = (n, oy0, oy1)`` of output rows: for every group it
     copies the band's columns into its own block of ``cols (tasks, R/g·(oy1-oy0)·wo)`` and
-    multiplies them at once, while the block is in the core's cache.
+    multiplies them at once, while the block is in the core's cache. ``fill_bias`` as in
+    :func:`_im2col_gemm`.
     """
     g, kg, rg = wmat.shape
     for t in prange(band.shape[0]):
@@ -132,13 +135,14 @@ def _im2col_gemm_bands(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, wmat, bias, ba
         l0, l1 = oy0 * wo, oy1 * wo
         for j in range(g):
             dst = out[n, j * kg:(j + 1) * kg, l0:l1]
-            for k in range(kg):
-                dst[k] = bias[j * kg + k]
+            if fill_bias:
+                for k in range(kg):
+                    dst[k] = bias[j * kg + k]
             block = cols[t, :rg * (l1 - l0)].reshape((rg, l1 - l0))
             for r in range(rg):
                 _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, n, j * rg + r,
                             oy0, oy1, block[r])
-            gemm_logged(wmat[j], block, dst, 1.0, log, t * g + j)
+            gemm_logged(wmat[j], block, dst, 1.0 if fill_bias else 0.0, log, t * g + j)
 
 
 @njit(parallel=True, cache=True)
@@ -412,7 +416,7 @@ def conv_im2col(spec, n: int) -> np.ndarray:
         log = new_log(len(band) * g)
         with blas_single_threaded():
             _im2col_gemm_bands(_phases(x4, sw), x4.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, wo,
-                               wmat, spec.b, band, log, cols, out)
+                               wmat, spec.b, spec.has_bias, band, log, cols, out)
         flush_log(log)
         return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
     if fill:
@@ -426,7 +430,7 @@ def conv_im2col(spec, n: int) -> np.ndarray:
     log = new_log(n_batch * g * blocks)
     with blas_single_threaded():
         _im2col_gemm(xs, mat, x4.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat,
-                     spec.b, blocks, log, cols, out)
+                     spec.b, spec.has_bias, blocks, log, cols, out)
     flush_log(log)
     return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
 

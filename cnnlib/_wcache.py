@@ -1,4 +1,4 @@
-"""Transformed weights kept across calls: Winograd's ``G g Gᵀ`` and FFT's kernel spectra.
+"""Transformed weights kept across calls: Winograd's ``G g Gᵀ``, FFT's kernel spectra, MEC's rows.
 
 A network calls its convolutions again and again with the same weights; inference libraries
 transform (or "pre-pack") the weights once. ``cnnlib.conv2d`` has torch's signature, with no

@@ -5,7 +5,7 @@ For six ResNet-style layers (batch 1, float32) it prints the median time of ever
 direct convolution, whatever the algorithm actually does) and the time ratio cnnlib/torch, at
 1 and 2 threads, plus the geometric mean of the ratios. Then, at one thread, it sweeps the
 kernel size (1 to 15, 'same' padding) on two layers and reports from which ``k`` the FFT beats
-im2col (:func:`fft_sweep`). Used by chapter 31.
+im2col and MEC (:func:`fft_sweep`). Used by chapter 31.
 
 Each thread setting runs in its own subprocess (OpenBLAS reads ``OPENBLAS_NUM_THREADS`` and
 its kernel settings when NumPy is imported); inside it every method and torch are timed side
@@ -24,7 +24,7 @@ workers, and only them, with both variables removed, as a reader's machine would
 Tests and CI keep the environment. Each table's header prints what actually ran, as reported
 by ``threadpoolctl``: the BLAS library, its version, kernel family ("architecture") and threads.
 
-Transformed weights: ``winograd``, ``auto`` (when it runs Winograd) and ``fft`` keep the
+Transformed weights: ``winograd``, ``mec``, ``fft`` and ``auto`` (running one of them) keep the
 transformed weights of recent layers (:mod:`cnnlib._wcache`) and check on every call that the
 weights are unchanged (a bit-for-bit comparison with a copy), so repeated calls with the same
 weights — what the benchmark times, and what a network does at inference — skip the weight
@@ -57,7 +57,7 @@ LAYERS = [
     ("1×1, 256→64 @56", 256, 64, 56, 1, 1, 0, 1),
     ("depthwise 3×3, 128 @56", 128, 128, 56, 3, 1, 1, 128),
 ]
-METHODS = ("direct", "im2col", "winograd", "fft", "auto")
+METHODS = ("direct", "im2col", "mec", "winograd", "fft", "auto")
 
 
 def blas_info() -> str:
@@ -258,10 +258,11 @@ FFT_LAYERS = [
     ("64→64 @56", 64, 64, 56),
 ]
 FFT_KERNELS = (1, 3, 5, 7, 9, 11, 13, 15)
+SWEEP_METHODS = ("im2col", "mec", "fft")
 
 
 def fft_sweep(quick: bool) -> dict:
-    """Time ``im2col``, ``fft`` and torch at 1 thread over kernel sizes on :data:`FFT_LAYERS`.
+    """Time ``im2col``, ``mec``, ``fft`` and torch at 1 thread over kernels on :data:`FFT_LAYERS`.
 
     Batch 1, float32, stride 1, ``padding = k // 2``. Every method is checked against torch
     first (:func:`conv_callables`). BLAS, numba and torch are limited to one thread inside the
@@ -292,7 +293,7 @@ def fft_sweep(quick: bool) -> dict:
                     w = (rng.standard_normal((c_out, c_in, k, k), dtype=np.float32)
                          / np.float32(math.sqrt(c_in * k * k)))
                     try:
-                        funcs = conv_callables(x, w, ["im2col", "fft"], padding=k // 2)
+                        funcs = conv_callables(x, w, list(SWEEP_METHODS), padding=k // 2)
                     except AssertionError as err:
                         raise AssertionError(f"{name}, k={k}: {err}") from None
                     times = median_times(funcs, rounds=2 if quick else 5,
@@ -318,11 +319,11 @@ def fft_crossover(ks, t_fft, t_rival):
 
 
 def report_fft(sweep: dict) -> str:
-    """Format :func:`fft_sweep`: a table (ms) and, per layer, where FFT beats im2col."""
-    lines = [f"FFT vs im2col vs torch over kernel size — batch 1, float32, stride 1, 'same' "
-             f"padding, {sweep['threads']} thread (BLAS: {sweep['blas']}); median ms",
-             f"{'layer':12s}{'k':>4s}{'im2col':>10s}{'fft':>10s}{'torch':>10s}{'fft/im2col':>12s}"
-             f"{'fft/torch':>11s}   FFT tiles (L × count)"]
+    """Format :func:`fft_sweep`: a table (ms) and, per layer, where FFT beats im2col and MEC."""
+    lines = [f"FFT vs im2col vs MEC vs torch over kernel size — batch 1, float32, stride 1, "
+             f"'same' padding, {sweep['threads']} thread (BLAS: {sweep['blas']}); median ms",
+             f"{'layer':12s}{'k':>4s}{'im2col':>10s}{'mec':>10s}{'fft':>10s}{'torch':>10s}"
+             f"{'fft/im2col':>12s}{'fft/mec':>9s}{'fft/torch':>11s}   FFT tiles (L × count)"]
     verdicts = []
     for layer in sweep["layers"]:
         for r in layer["rows"]:
@@ -330,13 +331,17 @@ def report_fft(sweep: dict) -> str:
             tiles = ("×".join(map(str, plan["lengths"])) + " × "
                      + "×".join(map(str, plan["tiles"])))
             lines.append(f"{layer['layer']:12s}{r['k']:4d}{t['im2col'] * 1e3:10.3f}"
-                         f"{t['fft'] * 1e3:10.3f}{t['torch'] * 1e3:10.3f}"
-                         f"{t['fft'] / t['im2col']:12.2f}{t['fft'] / t['torch']:11.2f}   {tiles}")
+                         f"{t['mec'] * 1e3:10.3f}{t['fft'] * 1e3:10.3f}{t['torch'] * 1e3:10.3f}"
+                         f"{t['fft'] / t['im2col']:12.2f}{t['fft'] / t['mec']:9.2f}"
+                         f"{t['fft'] / t['torch']:11.2f}   {tiles}")
         ks = [r["k"] for r in layer["rows"]]
-        k0 = fft_crossover(ks, [r["times"]["fft"] for r in layer["rows"]],
-                           [r["times"]["im2col"] for r in layer["rows"]])
-        verdicts.append(f"{layer['layer']}: FFT faster than im2col "
-                        + (f"from k = {k0}" if k0 is not None else f"never, up to k = {ks[-1]}"))
+        found = []
+        for rival in ("im2col", "mec"):
+            k0 = fft_crossover(ks, [r["times"]["fft"] for r in layer["rows"]],
+                               [r["times"][rival] for r in layer["rows"]])
+            found.append(f"than {rival} " + (f"from k = {k0}" if k0 is not None
+                                              else f"never, up to k = {ks[-1]}"))
+        verdicts.append(f"{layer['layer']}: FFT faster " + "; ".join(found))
     return "\n".join(lines + verdicts)
 
 
@@ -350,7 +355,7 @@ def main(argv=None) -> int:
                              "the workers, so OpenBLAS detects the CPU as on readers' machines), "
                              "'keep' (keep the environment) or a kernel family such as SkylakeX")
     parser.add_argument("--no-fft", action="store_true",
-                        help="skip the FFT-vs-im2col sweep over kernel sizes")
+                        help="skip the FFT-vs-im2col-vs-MEC sweep over kernel sizes")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fft-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from cnnlib._winograd import winograd_matrices
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
 TORCH = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 OURS = {1: cnnlib.conv1d, 2: cnnlib.conv2d, 3: cnnlib.conv3d}
-ALL = ("direct", "im2col", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
+ALL = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
 
 
 def check(n, method, dtype, x_shape, w_shape, bias=True, seed=0, **kw):
@@ -60,13 +60,13 @@ def test_conv2d_3x3_every_method(dtype, method, x_shape, w_shape, kw):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("method", ["direct", "im2col", "fft", "auto"])
+@pytest.mark.parametrize("method", ["direct", "im2col", "mec", "fft", "auto"])
 @pytest.mark.parametrize("x_shape,w_shape,kw", GRID_ANY)
 def test_conv2d_general_methods(dtype, method, x_shape, w_shape, kw):
     check(2, method, dtype, x_shape, w_shape, **kw)
 
 
-@pytest.mark.parametrize("method", ["im2col", "fft", "auto"])
+@pytest.mark.parametrize("method", ["im2col", "mec", "fft", "auto"])
 @pytest.mark.parametrize("n,x_shape,w_shape,kw", [
     (1, (2, 4, 17), (6, 2, 3), dict(stride=2, padding=1, dilation=2, groups=2)),
     (1, (1, 3, 9), (4, 3, 4), dict(padding="same")),
@@ -75,6 +75,10 @@ def test_conv2d_general_methods(dtype, method, x_shape, w_shape, kw):
     (3, (2, 2, 7, 6, 8), (3, 2, 3, 2, 3), dict(stride=(2, 1, 2), padding=(1, 0, 1), dilation=(1, 2, 1))),
 ])
 def test_conv1d_conv3d_methods(method, n, x_shape, w_shape, kw):
+    if method == "mec" and n == 3:
+        with pytest.raises(ValueError, match="method='mec' supports 1-D and 2-D"):
+            check(n, method, np.float64, x_shape, w_shape, **kw)
+        return
     check(n, method, np.float64, x_shape, w_shape, **kw)
     check(n, method, np.float32, x_shape, w_shape, seed=1, **kw)
 
@@ -85,13 +89,15 @@ def test_unbatched_and_no_bias(method):
 
 
 @settings(max_examples=40, deadline=None)
-@given(method=st.sampled_from(["im2col", "fft", "auto", "winograd", "winograd_f2"]),
+@given(method=st.sampled_from(["im2col", "mec", "fft", "auto", "winograd", "winograd_f2"]),
        n=st.integers(1, 3), c_g=st.integers(1, 4), k_g=st.integers(1, 3), groups=st.integers(1, 3),
        size=st.integers(3, 10), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 3),
        d=st.integers(1, 2), seed=st.integers(0, 2**16))
 def test_hypothesis_methods(method, n, c_g, k_g, groups, size, k, s, p, d, seed):
     if method.startswith("winograd"):
         n, k, s, d = 2, 3, 1, 1
+    if method == "mec":
+        n = min(n, 2)
     if d * (k - 1) + 1 > size + 2 * p:
         return
     check(n, method, np.float64, (2, c_g * groups) + (size,) * n, (k_g * groups, c_g) + (k,) * n,
@@ -130,20 +136,29 @@ def test_unknown_method(bad):
 
 def test_auto_rule_on_the_benchmark_layers():
     one = (1, 1)
-    assert choose_method(3, 64, (7, 7), (2, 2), one, 1, (112, 112)) == "im2col"
+    assert choose_method(3, 64, (7, 7), (2, 2), one, 1, (112, 112)) == "mec"
     assert choose_method(64, 64, (3, 3), one, one, 1, (56, 56)) == "winograd"
     assert choose_method(128, 128, (3, 3), one, one, 1, (28, 28)) == "winograd"
     assert choose_method(256, 256, (3, 3), one, one, 1, (14, 14)) == "winograd_f2"
-    assert choose_method(512, 512, (3, 3), one, one, 1, (7, 7)) == "im2col"
-    assert choose_method(64, 64, (3, 3), one, one, 1, (14, 14)) == "im2col"
-    assert choose_method(256, 256, (3, 3), (2, 2), one, 1, (14, 14)) == "im2col"
+    assert choose_method(512, 512, (3, 3), one, one, 1, (7, 7)) == "im2col"      # wide, tiny map
+    assert choose_method(64, 64, (3, 3), one, one, 1, (14, 14)) == "mec"
+    assert choose_method(8, 8, (3, 3), one, one, 1, (56, 56)) == "mec"          # < 16 channels
+    assert choose_method(256, 256, (3, 3), (2, 2), one, 1, (14, 14)) == "im2col"  # 1.5 rows/stride
     assert choose_method(256, 256, (3, 3), one, one, 2, (14, 14)) == "winograd_f2"
-    assert choose_method(256, 256, (3, 3), one, one, 4, (14, 14)) == "im2col"   # 64 per group
+    assert choose_method(256, 256, (3, 3), one, one, 4, (14, 14)) == "mec"      # 64 per group
     assert choose_method(256, 64, (1, 1), one, one, 1, (56, 56)) == "im2col"
     assert choose_method(128, 128, (3, 3), one, one, 128, (56, 56)) == "direct"
-    assert choose_method(16, 16, (13, 13), one, one, 1, (64, 64)) == "fft"
-    assert choose_method(16, 16, (13, 13), (2, 2), one, 1, (32, 32)) == "im2col"
+    assert choose_method(32, 32, (5, 5), one, one, 1, (28, 28)) == "mec"
+    assert choose_method(3, 32, (5, 5), (2, 2), one, 1, (32, 32)) == "mec"      # 2.5 rows/stride
+    assert choose_method(16, 16, (13, 13), one, one, 1, (64, 64)) == "fft"      # depth 2704
+    assert choose_method(64, 64, (7, 7), one, one, 1, (56, 56)) == "fft"        # depth 3136
+    assert choose_method(16, 16, (9, 9), one, one, 1, (48, 48)) == "fft"        # depth 1296
+    assert choose_method(16, 16, (7, 7), one, one, 1, (48, 48)) == "mec"        # depth 784
+    assert choose_method(3, 64, (9, 9), one, one, 1, (112, 112)) == "mec"       # depth 243
+    assert choose_method(16, 16, (13, 13), (2, 2), one, 1, (32, 32)) == "mec"
     assert choose_method(64, 64, (3, 3, 3), (1, 1, 1), (1, 1, 1), 1, (16, 16, 16)) == "im2col"
+    assert choose_method(64, 64, (7,), (1,), (1,), 1, (100,)) == "im2col"       # 1-D: depth 448
+    assert choose_method(256, 64, (7,), (1,), (1,), 1, (100,)) == "fft"         # 1-D: depth 1792
 
 
 def test_winograd_matrices_compute_a_correlation():

@@ -20,7 +20,7 @@ def test_bench_quick_run_prints_every_layer_and_the_geometric_mean():
     assert "BLAS: openblas" in header and "kernels" in header
     for name, *_ in bench.LAYERS:
         row = next(line for line in out.splitlines() if line.startswith(name))
-        assert row.split()[-1] in ("direct", "im2col", "winograd", "winograd_f2", "fft")
+        assert row.split()[-1] in ("direct", "im2col", "mec", "winograd", "winograd_f2", "fft")
     ratio = re.search(r"geometric-mean time ratio auto/torch at 1 thread\(s\): ([0-9.]+)", out)
     assert ratio is not None and float(ratio.group(1)) > 0
 

@@ -50,6 +50,8 @@ def test_gemm_with_an_empty_dimension_does_nothing():
     ("im2col", dict(stride=2, groups=2), (1, 8, 11, 11), (4, 4, 3, 3)),
     ("im2col", dict(), (1, 8, 9, 9), (5, 8, 1, 1)),                  # 1×1: no copy
     ("im2col", dict(padding=1), (1, 4, 5, 5, 5), (3, 4, 3, 3, 3)),   # 3-D: NumPy's matmul
+    ("mec", dict(stride=2, padding=3), (2, 3, 20, 20), (8, 3, 7, 7)),
+    ("mec", dict(padding=1, groups=2, dilation=2), (1, 8, 11, 11), (4, 4, 3, 3)),
     ("winograd_f4", dict(padding=1), (2, 16, 20, 20), (16, 16, 3, 3)),
     ("winograd_f2", dict(padding=1, groups=2), (1, 32, 9, 9), (32, 16, 3, 3)),
 ])
@@ -69,7 +71,7 @@ def test_recording_sees_every_product(method, kw, x_shape, w_shape):
     with FlopCounterMode(display=False) as counter:
         ref = fn(torch.from_numpy(x), torch.from_numpy(w), **kw)
     np.testing.assert_allclose(y, ref.numpy(), rtol=1e-3, atol=1e-3)
-    if method == "im2col":
+    if method in ("im2col", "mec"):
         assert products == counter.get_total_flops() // 2
     else:
         assert products == cnnlib.conv2d_multiplications(method, x_shape, w_shape, **kw)

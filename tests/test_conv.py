@@ -275,7 +275,9 @@ def test_numba_cache_is_reused_by_a_second_process(numba_cache_stats):
 
 
 @pytest.mark.parametrize("call, kernel", [
-    ("cnnlib.conv2d(np.zeros((1, 2, 6, 6)), np.zeros((3, 2, 3, 3)))", "_im2col._im2col_gemm_bands"),
+    ("cnnlib.conv2d(np.zeros((1, 2, 6, 6)), np.zeros((3, 2, 3, 3)), method='im2col')",
+     "_im2col._im2col_gemm_bands"),
+    ("cnnlib.conv2d(np.zeros((1, 2, 9, 9)), np.zeros((3, 2, 7, 7)), stride=2)", "_mec._mec_gemm"),
     ("cnnlib.conv2d(np.zeros((1, 32, 6, 6)), np.zeros((3, 32, 3, 3)), stride=2)", "_im2col._im2col_gemm"),
     ("cnnlib.conv2d(np.zeros((1, 16, 16, 16), np.float32), np.zeros((16, 16, 3, 3), np.float32), "
      "padding=1, method='winograd')", "_winograd._winograd_phases"),

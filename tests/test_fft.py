@@ -275,18 +275,19 @@ def test_fft_sweep_and_report(monkeypatch):
     sweep = bench.fft_sweep(quick=True)
     rows = sweep["layers"][0]["rows"]
     assert [r["k"] for r in rows] == [1, 5]
-    assert all(set(r["times"]) == {"im2col", "fft", "torch"} for r in rows)
+    assert all(set(r["times"]) == {"im2col", "mec", "fft", "torch"} for r in rows)
     assert rows[1]["plan"]["lengths"] == fft_plan((12, 12), (5, 5), (1, 1), (2, 2), (2, 2),
                                                   (1, 1), 4, 4, 1, 1).lengths
     text = bench.report_fft(sweep)
-    assert "4→4 @12: FFT faster than im2col" in text and text.count("\n") == 4
+    assert "4→4 @12: FFT faster than im2col" in text and "; than mec " in text
+    assert text.count("\n") == 4
 
 
 def test_report_fft_crossover():
     from cnnlib.bench import report_fft
 
     def rows(fft, im2col):
-        return [{"k": k, "times": {"im2col": b, "fft": a, "torch": 1.0},
+        return [{"k": k, "times": {"im2col": b, "mec": 1.5, "fft": a, "torch": 1.0},
                  "plan": {"lengths": [8, 8], "tiles": [1, 1]}}
                 for k, a, b in zip((1, 3, 5, 7), fft, im2col)]
 
@@ -297,4 +298,5 @@ def test_report_fft_crossover():
     text = report_fft(sweep)
     assert "wins: FFT faster than im2col from k = 3" in text
     assert "late: FFT faster than im2col from k = 7" in text
-    assert "never: FFT faster than im2col never, up to k = 7" in text
+    assert "never: FFT faster than im2col never, up to k = 7; than mec never, up to k = 7" in text
+    assert "wins: FFT faster than im2col from k = 3; than mec from k = 5" in text

@@ -59,7 +59,7 @@ def test_least_recently_used_transforms_go_first(monkeypatch):
     assert _wcache.info()["misses"] == 5
 
 
-@pytest.mark.parametrize("method", ["winograd", "winograd_f2", "auto"])
+@pytest.mark.parametrize("method", ["winograd", "winograd_f2", "mec", "auto"])
 def test_conv2d_follows_weights_changed_in_place(method):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 16, 20, 20), dtype=np.float32)
