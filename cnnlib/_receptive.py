@@ -195,7 +195,11 @@ def _step_transposed(state: _State, k, s, p, d, where) -> _State:
 def _step_upsample(state: _State, factors, mode, where) -> _State:
     """Upsampling by rational ``factors`` (per dim, ``u = num/den``) as torch computes it with
     ``align_corners=False``: source coordinate ``o/u`` (nearest), ``(o + 1/2)/u`` (nearest-exact)
-    or ``(o + 1/2)/u - 1/2`` (linear: 2 taps, cubic: 4 taps, 1 tap at integer coordinates)."""
+    or ``(o + 1/2)/u - 1/2`` (linear: 2 taps, cubic: 4 taps, 1 tap at integer coordinates).
+    One factor (a scalar ``scale_factor`` traced without an example input) applies to every
+    spatial dim."""
+    if len(factors) == 1:
+        factors = tuple(factors) * len(state.size)
     state = _broadcast(state, len(factors))
     phases = []
     for ph, u in zip(state.phases, factors):
@@ -300,11 +304,14 @@ def _spec(k, s, p, d, where: str, ndim: int | None = None):
     return (out["kernel_size"], out["stride"], out["padding"], out["dilation"]), as_tuple
 
 
+def _is_transposed(obj) -> bool:
+    """A transposed convolution (``nn.ConvTranspose*d`` or a look-alike)."""
+    return getattr(obj, "transposed", False) is True or "Transpose" in type(obj).__name__
+
+
 def _object_spec(obj, where: str):
-    """(k, s, p, d) of a layer object (torch Conv/MaxPool/AvgPool/LPPool or any look-alike)."""
-    if getattr(obj, "transposed", False) is True or "Transpose" in type(obj).__name__:
-        raise TypeError(f"{where}: transposed convolution {type(obj).__name__} is not supported "
-                        "by the receptive-field recursion")
+    """(k, s, p, d) of a layer object (torch Conv/ConvTranspose/MaxPool/AvgPool/LPPool or any
+    look-alike)."""
     if not (hasattr(obj, "kernel_size") and hasattr(obj, "stride")):
         raise TypeError(f"{where} is neither a (kernel_size, stride, padding, dilation) "
                         "tuple nor a layer with kernel_size/stride attributes; to include "
@@ -339,7 +346,8 @@ def receptive_field(layers) -> list[FieldRecord]:
         * layer objects with ``kernel_size`` and ``stride`` attributes and optional ``padding``
           (default 0) and ``dilation`` (default 1) — e.g. ``nn.Conv2d``, ``nn.MaxPool2d``,
           ``nn.AvgPool2d`` (no dilation → 1), ``nn.LPPool2d`` (no padding → 0); a pool's
-          ``stride=None`` means ``stride = kernel_size``;
+          ``stride=None`` means ``stride = kernel_size``; ``nn.ConvTranspose*d`` layers
+          (``transposed`` attribute) are upsampling steps, as in a traced model (below);
 
         or a torch ``nn.Module``, traced with ``torch.fx.symbolic_trace``: conv and pool
         modules apply the recursion, element-wise modules (activations, BatchNorm, Dropout,
@@ -374,9 +382,8 @@ def receptive_field(layers) -> list[FieldRecord]:
         For a malformed layer; the message names the layer index (``layers[2]``) or module
         name and the value. Modules and functions whose spatial effect is unknown (e.g.
         ``PixelShuffle``, ``F.interpolate`` with ``mode="area"`` or ``align_corners=True``),
-        arguments computed at run time, transposed convolutions given as a plain list (trace
-        them in a module instead) and untraceable models (data-dependent control flow) raise
-        ``TypeError``.
+        arguments computed at run time and untraceable models (data-dependent control flow)
+        raise ``TypeError``.
 
     Notes
     -----
@@ -418,9 +425,13 @@ def receptive_field(layers) -> list[FieldRecord]:
     state, records = _INPUT, []
     for i, (spec, _) in enumerate(specs):
         try:
-            state = _step(state, *spec)
+            if not isinstance(layers[i], (tuple, list)) and _is_transposed(layers[i]):
+                state = _step_transposed(state, *spec, f"layers[{i}]")   # names the layer
+            else:
+                state = _step(state, *spec)
         except ValueError as exc:
-            raise ValueError(f"layers[{i}]: {exc}") from None
+            raise ValueError(str(exc) if str(exc).startswith(f"layers[{i}]")
+                             else f"layers[{i}]: {exc}") from None
         kind = "layer" if isinstance(layers[i], (tuple, list)) else type(layers[i]).__name__
         records.append(_record(str(i), kind, spec, state, as_tuple))
     if as_tuple:

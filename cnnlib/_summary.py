@@ -88,9 +88,9 @@ class ModelSummary:
         out = [line(self._COLUMNS), rule, *map(line, cells), rule]
         width = max(len(k) for k, _ in self._totals())
         out += [f"{k + ':':<{width + 1}} {v}" for k, v in self._totals()]
-        out.append("MACs counted for Conv/ConvTranspose/Linear, as FlopCounterMode counts them "
-                   "(bias excluded); RF = receptive field in input pixels, "
-                   "Jump = effective stride.")
+        out.append("MACs counted for Conv/ConvTranspose/Linear and functional convolutions and "
+                   "matrix products, as FlopCounterMode counts them (bias excluded); "
+                   "RF = receptive field in input pixels, Jump = effective stride.")
         return "\n".join(out)
 
     def __repr__(self) -> str:
@@ -189,8 +189,13 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
         transposed:  N · C_in  · ∏H_in  · (C_out / g) · ∏k
         linear:      (rows of the input) · in_features · out_features
 
-    Matrix products written as functions inside a ``forward`` (``torch.matmul``, attention)
-    are counted by ``FlopCounterMode`` but not here. The receptive-field columns come from
+    and for the same operations written as functions inside a ``forward``: ``F.conv*d`` /
+    ``F.conv_transpose*d`` calls, and matrix products (``F.linear``, ``torch.matmul``, ``@``,
+    ``torch.mm``/``bmm``, ``einsum`` — every aten ``mm``/``addmm``/``bmm``/``baddbmm``,
+    ``batch · n · k · m`` MACs each). They are added to the row of the leaf module whose
+    ``forward`` makes them, or to a row ``(functional)`` when a non-leaf module's ``forward``
+    does. Attention kernels (``scaled_dot_product_attention``) are not counted. The
+    receptive-field columns come from
     :func:`receptive_field`'s fx propagation; they are empty if the model cannot be traced.
     Chapters 6, 9, 33.
     """
@@ -216,9 +221,15 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
     rows: list[SummaryRow] = []
     seen: set = set()
 
-    functional = [0]       # MACs of F.conv*d calls made by the leaf module running now
+    functional = [0]       # MACs of functional convs/products made by the leaf module running now
     counted = [0]          # ... and by forwards of non-leaf modules (own row '(functional)')
     stack: list = []
+
+    def add_functional(macs):
+        if stack:
+            functional[0] += macs
+        else:
+            counted[0] += macs
 
     def pre_hook(module, inputs):
         stack.append(module)
@@ -262,10 +273,24 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
                     macs = x.shape[0] * math.prod(x.shape[2:]) * math.prod(w.shape)
                 else:
                     macs = out.shape[0] * math.prod(out.shape[2:]) * math.prod(w.shape)
-                if stack:
-                    functional[0] += macs
-                else:
-                    counted[0] += macs
+                add_functional(macs)
+            return out
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+    aten = torch.ops.aten
+    operands = {aten.mm: (0, 1), aten.addmm: (1, 2), aten.bmm: (0, 1), aten.baddbmm: (1, 2)}
+    counted_modules = (torch.nn.Linear, torch.nn.modules.conv._ConvNd)
+
+    class _Products(TorchDispatchMode):
+        """Counts the matrix products that reach aten outside Linear/conv modules (whose MACs
+        ``_macs`` counts): ``F.linear``, ``matmul``, ``@`` and ``einsum`` in a ``forward``."""
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            which = operands.get(func.overloadpacket)
+            if which is not None and not (stack and isinstance(stack[-1], counted_modules)):
+                a, b = args[which[0]], args[which[1]]
+                add_functional(math.prod(a.shape[:-1]) * a.shape[-1] * b.shape[-1])
             return out
 
     modes = {m: m.training for m in model.modules()}
@@ -280,10 +305,11 @@ def summary(model, input_size, dtype=None) -> ModelSummary:
         leaves = [m for m in model.modules() if not any(True for _ in m.children())]
         handles = [m.register_forward_hook(hook) for m in leaves]
         handles += [m.register_forward_pre_hook(pre_hook) for m in leaves]
-        with torch.no_grad(), _Mode():
+        with torch.no_grad(), _Mode(), _Products():
             out = model(example)
         if counted[0]:
-            rows.append(SummaryRow("(functional)", "F.conv*", None, 0, counted[0], None, None))
+            rows.append(SummaryRow("(functional)", "functional", None, 0, counted[0], None,
+                                   None))
     finally:
         for h in handles:
             h.remove()

@@ -1,5 +1,7 @@
 """receptive_field: the recursion on known stacks, traced torch models (VGG16, ResNets), and the
 gradient-based measurement (receptive_field_by_gradient) on random stacks."""
+from fractions import Fraction
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -257,8 +259,19 @@ def test_unknown_and_unsupported_modules_raise():
         receptive_field(nn.Sequential(nn.Conv2d(4, 4, 3), nn.PixelShuffle(2)))
     with pytest.raises(TypeError, match=r"align_corners=True"):
         receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.UpsamplingBilinear2d(scale_factor=2)))
-    with pytest.raises(TypeError, match=r"transposed convolution ConvTranspose2d"):
-        receptive_field([nn.ConvTranspose2d(1, 1, 3)])
+
+
+def test_plain_list_with_transposed_convolutions_equals_the_traced_model():
+    layers = [nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.ConvTranspose2d(1, 1, 2, stride=2),
+              nn.Conv2d(1, 1, 3, padding=1), nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1)]
+    got, traced = receptive_field(layers), receptive_field(nn.Sequential(*layers))
+    assert [r[1:] for r in got] == [r[1:] for r in traced]
+    assert [r.name for r in got] == ["0", "1", "2", "3"]
+    assert [r.jump for r in got][-1] == (Fraction(1, 2),) * 2
+    for o in range(6):
+        assert got[-1].bounds((o, o)) == traced[-1].bounds((o, o))
+    with pytest.raises(ValueError, match=r"layers\[0\]: output .* reads no input"):
+        receptive_field([nn.ConvTranspose1d(1, 1, 1, stride=2)])
 
 
 def test_records_stop_at_global_pooling_and_flatten():

@@ -195,3 +195,54 @@ def test_adaptive_pool_with_even_windows_is_an_ordinary_pool_in_the_rf_column():
     halved = summary(net, (1, 1, 16, 16)).rows
     assert [r.rf_size for r in halved[:2]] == [(3, 3), (4, 4)]
     assert halved[1].rf_jump == (2, 2)
+
+
+class _Products(torch.nn.Module):
+    """Matrix products written as functions: F.linear, @, torch.matmul, einsum, bmm."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.w = torch.nn.Parameter(torch.randn(10, 8 * 4 * 4))
+        self.q = torch.nn.Parameter(torch.randn(16, 16))
+        self.head = torch.nn.Linear(10, 4)
+
+    def forward(self, x):
+        x = torch.nn.functional.adaptive_avg_pool2d(self.conv(x), 4)     # (N, 8, 4, 4)
+        t = x.flatten(2).transpose(1, 2)                                   # (N, 16, 8) tokens
+        a = torch.softmax(t @ t.transpose(1, 2), dim=-1)                   # bmm
+        t = torch.einsum("nij,njc->nic", a, t)                             # einsum -> bmm
+        t = torch.matmul(self.q, t)                                        # broadcast matmul
+        y = torch.nn.functional.linear(t.flatten(1), self.w)               # F.linear -> mm
+        return self.head(y)                                                # Linear module
+
+
+class _Leaf(torch.nn.Module):
+    """A leaf module whose forward multiplies by its own parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(6, 5))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+@pytest.mark.parametrize("make, shape", [(_Products, (2, 3, 8, 8)),
+                                         (lambda: torch.nn.Sequential(_Leaf(), torch.nn.ReLU()),
+                                          (3, 4, 6))])
+def test_functional_matrix_products_are_counted_like_flop_counter(make, shape):
+    from torch.utils.flop_counter import FlopCounterMode
+    model = make()
+    s = summary(model, shape)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(shape))
+    assert s.total_flops == counter.get_total_flops() > 0
+    rows = {r.name: r for r in s.rows}
+    if make is _Products:
+        # conv and head counted by their modules; the functional products in the '(functional)'
+        # row: bmm 2·16·8·16, einsum 2·16·16·8, matmul 2·16·16·8, linear 2·128·10
+        assert rows["head"].macs == 2 * 10 * 4
+        assert rows["(functional)"].macs == 2 * 16 * 8 * 16 * 3 + 2 * 128 * 10
+    else:
+        assert rows["0"].macs == 3 * 4 * 6 * 5 and "(functional)" not in rows

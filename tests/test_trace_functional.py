@@ -114,6 +114,35 @@ def test_interpolate_modes(mode, u):
     check_all_positions(model, receptive_field(model)[-1], 24)
 
 
+class Interp2d(nn.Module):
+    def __init__(self, mode, u):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3, padding=1)
+        self.conv2 = nn.Conv2d(1, 1, 3, padding=1)
+        self.mode, self.u = mode, u
+
+    def forward(self, x):
+        x = F.avg_pool2d(self.conv(x), 2)
+        x = F.interpolate(x, scale_factor=self.u, mode=self.mode)
+        return self.conv2(x)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("u", [2, 4])
+def test_interpolate_2d_modes(mode, u):
+    """Bicubic reads 4 source pixels per axis (2 for bilinear): checked against gradients."""
+    torch.manual_seed(0)
+    model = Interp2d(mode, u)
+    rec = receptive_field(model)[-1]
+    check_all_positions(model, rec, 16, ndim=2)
+    assert rec.jump == (Fraction(2, u),) * 2                  # pool ×2, then upsample ×u
+
+
+def test_bicubic_field_is_wider_than_bilinear():
+    sizes = {mode: receptive_field(Interp2d(mode, 2))[-1].size for mode in ("bilinear", "bicubic")}
+    assert sizes["bicubic"][0] > sizes["bilinear"][0]
+
+
 layer = st.one_of(
     st.tuples(st.just("conv"), st.integers(1, 4), st.integers(1, 2), st.integers(0, 2),
               st.integers(1, 2)),
