@@ -123,3 +123,22 @@ def test_median_times_shuffle_gives_every_callable_every_round_in_new_orders(mon
     order.clear()
     bench.median_times({n: make(n) for n in names}, rounds=6, shuffle=True)
     assert order == first                                            # seeded: repeatable
+
+
+def test_median_times_best_round_takes_the_median_of_the_fastest_round(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(bench, "time", clock)
+    # per round: one untimed call, then a block of 3 timed calls (3 s of block / 1 s per call)
+    durations = {"a": iter([1, 1] + [9, 5, 5, 5] + [9, 2, 9, 2] + [9, 3, 3, 3]),
+                 "b": iter([1, 1] + [9, 4, 4, 9] + [9, 4, 4, 4] + [9, 9, 9, 9])}
+
+    def make(name):
+        def f():
+            clock.now += next(durations[name])
+        return f
+    funcs = {name: make(name) for name in durations}
+    times = bench.median_times(funcs, rounds=3, block=3.0, best_round=True)
+    assert times == {"a": 2, "b": 4}    # round 2's median for a (2, 2, 9 → 2), rounds 1–2 for b
+    durations.update({"a": iter([1, 1] + [9, 5, 5, 5] + [9, 2, 9, 2] + [9, 3, 3, 3]),
+                      "b": iter([1, 1] + [9, 4, 4, 9] + [9, 4, 4, 4] + [9, 9, 9, 9])})
+    assert bench.median_times(funcs, rounds=3, block=3.0) == {"a": 3, "b": 4}   # all rounds
