@@ -13,12 +13,13 @@ by side in 16 interleaved rounds (a new shuffled order each round), each as a sh
 calls (0.02 s) after a short pause (see :func:`median_times`). The time reported for each
 method and torch is the median of its calls in its best round (``best_round=True``: slow
 spells of a shared machine last longer than a block, and noise only adds time). The protocol
-was chosen by the agreement of two columns that run identical code (``winograd`` and
-``auto`` on the 3×3 layers, ``mec`` and ``auto`` on the stem), not by the ratios to torch:
-with 8 rounds of 0.05 s blocks after 0.12 s pauses they differed by up to 1.6× at 2 threads
-(best round) and 2× (median of all rounds); with 16 rounds of 0.02 s blocks after 0.02 s
-pauses, by at most 10 %. The timings still need a quiet machine: another busy process on a
-2-core machine turns 2-thread timings into multiples of the scheduler's time slice (8 ms).
+was chosen by the agreement of columns that run identical code (``winograd`` and ``auto`` on
+the 3×3 layers), not by the ratios to torch. At 2 threads on the book's virtual machine they
+still disagree: in three runs each, by up to 2.1× with 8 rounds of 0.05 s blocks after
+0.12 s pauses, and by up to 1.6× with 16 rounds of 0.02 s blocks after 0.02 s pauses (the
+present setting); at 1 thread by a few per cent. Read single 2-thread figures with that in
+mind. The timings also need a quiet machine: another busy process on a 2-core machine turns
+2-thread timings into multiples of the scheduler's time slice (8 ms).
 
 BLAS kernels: OpenBLAS (bundled with NumPy) picks its kernels from the CPU, unless the
 environment variables ``OPENBLAS_CORETYPE`` (a kernel family) or ``OPENBLAS_L2_SIZE`` (the cache
@@ -148,7 +149,9 @@ def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float
     spinning threads and runs several times slower. The pause lets the other libraries' threads
     go to sleep; within a block each method pays only for its own threads (as it would in a loop
     of its own). With one thread per library (as in chapter 31) there is nothing to wait for:
-    ``settle=0``.
+    ``settle=0``. The benchmark pauses 0.02 s and relies on the best of 16 rounds: pauses of
+    0.12 s (enough for OpenBLAS' spinning) did not make identical code agree better, and idle
+    virtual CPUs are slow to wake.
     """
     per_call = {}
     for name, f in funcs.items():     # warm-up: numba compilation / cache load, BLAS threads
