@@ -29,6 +29,13 @@ def _valid_range(off, stride, size, n_out):
     return lo, max(lo, hi)
 
 
+@njit(cache=True, inline="always")
+def _bias_rows(dst, bias, k0):
+    """Start an output block ``dst (K, L)`` as the bias: ``dst[k] = bias[k0 + k]``."""
+    for k in range(dst.shape[0]):
+        dst[k] = bias[k0 + k]
+
+
 def _phases(x: np.ndarray, sw: int) -> np.ndarray:
     """``xs (N, C, sw, H, ⌈W/sw⌉)`` with ``xs[n, c, r, y, q] = x[n, c, y, q·sw + r]``.
 
@@ -110,8 +117,7 @@ def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias,
         l0, l1 = b * length // blocks, (b + 1) * length // blocks
         dst = out[n, j * kg:(j + 1) * kg, l0:l1]
         if fill_bias:
-            for k in range(kg):
-                dst[k] = bias[j * kg + k]
+            _bias_rows(dst, bias, j * kg)
         beta = 1.0 if fill_bias else 0.0
         if fill:
             gemm_logged(wmat[j], cols[n, j * rg:(j + 1) * rg, l0:l1], dst, beta, log, t)
@@ -136,8 +142,7 @@ def _im2col_gemm_bands(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, wmat, bias, fi
         for j in range(g):
             dst = out[n, j * kg:(j + 1) * kg, l0:l1]
             if fill_bias:
-                for k in range(kg):
-                    dst[k] = bias[j * kg + k]
+                _bias_rows(dst, bias, j * kg)
             block = cols[t, :rg * (l1 - l0)].reshape((rg, l1 - l0))
             for r in range(rg):
                 _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, n, j * rg + r,

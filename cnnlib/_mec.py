@@ -29,7 +29,7 @@ from numba import njit, prange
 
 from . import _wcache
 from ._blas import flush_log, gemm_logged, new_log
-from ._im2col import _phases, _valid_range, _window_args
+from ._im2col import _bias_rows, _phases, _valid_range, _window_args
 from ._sizes import conv_output_size
 from ._threads import blas_single_threaded, scratch, threads
 from ._validation import as_array, batched
@@ -112,8 +112,7 @@ def _mec_gemm(xs, w, kw, sh, sw, ph, pw, dw, wo, planes, tap_plane, tap_shift, w
         l0, l1 = b * length // blocks, (b + 1) * length // blocks
         dst = out[n, j * kg:(j + 1) * kg, l0:l1]
         if fill_bias:
-            for k in range(kg):
-                dst[k] = bias[j * kg + k]
+            _bias_rows(dst, bias, j * kg)
         s = tap_shift[0] * wo
         gemm_logged(w0[j], low[n, tap_plane[0], j * rg:j * rg + r0, s + l0:s + l1], dst,
                     1.0 if fill_bias else 0.0, log, t * kh)
