@@ -224,9 +224,10 @@ def conv_mec(spec, n: int) -> np.ndarray:
     low = scratch("mec_lowered", (n_batch, shape[0], shape[1] + augment, shape[2]), x.dtype)
     out = np.empty((n_batch, c_out, ho * wo), dtype=x.dtype)
     per_block = max(MIN_BLOCK_COLUMNS, BLOCK_BYTES // ((c_out // g) * x.itemsize))
-    blocks = max(math.ceil(ho * wo / per_block),
-                 math.ceil(threads() / (n_batch * g)))
-    blocks = max(1, min(blocks, ho * wo))
+    tasks, n_threads = n_batch * g, threads()
+    blocks = max(math.ceil(ho * wo / per_block), math.ceil(n_threads / tasks))
+    step = n_threads // math.gcd(tasks, n_threads)   # tasks · blocks a multiple of the threads:
+    blocks = min(-(-blocks // step) * step, ho * wo)  # every thread gets as many blocks
     log = new_log(n_batch * g * blocks * kh)
     with blas_single_threaded():
         _mec_gemm(_phases(x4, sw), x4.shape[3], kw, sh, sw, ph, pw, dw, wo, planes, tap_plane,
