@@ -82,7 +82,8 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
     3b. 2-D, ``k_h ≥ 2.5·s_h`` and ``C_out/g ≤ 256``: ``"mec"`` (lowered along the width only:
        ``k_h/s_h`` times less copying than im2col, the same multiplications in ``k_h`` GEMMs).
        Measured 1.1–1.6× faster than im2col on the RGB stem (7×7/2), 5×5 and small-channel
-       3×3 layers, at 1 and 2 threads. Not for 3×3 stride 2 (1.5 rows per stride: im2col
+       3×3 layers (8→8, 16→16), at 1 and 2 threads; on a 3×3 layer with 3 input channels a
+       tie at 1 thread and 12 % slower at 2 (left to MEC by the rule). Not for 3×3 stride 2 (1.5 rows per stride: im2col
        measured 5–10 % faster) nor for wide layers on small maps (512→512 @7: im2col 1.15–2.5×
        faster; the copy is cheap next to the GEMM there, and three thin GEMMs are slower).
     4. otherwise ``"im2col"`` (1×1 stride-1 kernels without padding need no copy at all: one
