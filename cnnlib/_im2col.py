@@ -36,6 +36,36 @@ def _bias_rows(dst, bias, k0):
         dst[k] = bias[k0 + k]
 
 
+@njit(cache=True, inline="always")
+def _output_block(out, bias, fill_bias, t, blocks, g):
+    """Task ``t`` of a GEMM step over ``out (N, C_out, L)``: (sample, block of the ``L`` output
+    pixels, group), the group varying fastest.
+
+    Returns ``(n, j, l0, l1, dst)``: sample ``n``, group ``j``, the block's pixels ``[l0, l1)``
+    and ``dst = out[n, group j's channels, l0:l1]``. With ``fill_bias`` ``dst`` starts as the
+    bias and the block's GEMMs add to it (beta = 1); without, the first GEMM overwrites it
+    (beta = 0: no pass over the output, 10–20 % of a layer's time).
+    """
+    kg, length = out.shape[1] // g, out.shape[2]
+    n, b, j = t // (blocks * g), (t // g) % blocks, t % g
+    l0, l1 = b * length // blocks, (b + 1) * length // blocks
+    dst = out[n, j * kg:(j + 1) * kg, l0:l1]
+    if fill_bias:
+        _bias_rows(dst, bias, j * kg)
+    return n, j, l0, l1, dst
+
+
+def _as_2d(spec, n: int):
+    """A 1-D or 2-D layer as 2-D (1-D is height 1): ``(x, w, (kh, kw), (sh, sw), (ph, pw),
+    (dh, dw), (ho, wo))`` with ``x (N, C, H, W)`` and ``w (C_out, C_in/g, kh, kw)`` views."""
+    x, w = spec.x, spec.w
+    if n == 2:
+        return (x, w, tuple(w.shape[2:]), tuple(spec.stride), tuple(spec.pad_lo),
+                tuple(spec.dilation), tuple(spec.out_spatial))
+    return (x[:, :, None, :], w[:, :, None, :], (1, w.shape[2]), (1, spec.stride[0]),
+            (0, spec.pad_lo[0]), (1, spec.dilation[0]), (1, spec.out_spatial[0]))
+
+
 def _phases(x: np.ndarray, sw: int) -> np.ndarray:
     """``xs (N, C, sw, H, ⌈W/sw⌉)`` with ``xs[n, c, r, y, q] = x[n, c, y, q·sw + r]``.
 
@@ -99,12 +129,11 @@ def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias,
     ``wmat (g, K/g, R/g)`` is the weight matrix per group. If ``cols (N, R, ho·wo)`` is not
     empty, its rows are filled first (one task per row) from ``xs``, the input split by
     :func:`_phases`; otherwise ``mat (N, C_in, ho·wo)`` already is the matrix (a 1×1 stride-1
-    layer). Then every (sample, group, one of ``blocks`` blocks of columns) is one task: the
-    bias and one :func:`cnnlib._blas.gemm` (BLAS, single-threaded inside the task) into its
-    columns of ``out``.
+    layer). Then every (sample, one of ``blocks`` blocks of columns, group) is one task
+    (:func:`_output_block`): one :func:`cnnlib._blas.gemm` (BLAS, single-threaded inside the
+    task) into its columns of ``out``.
     """
-    g, kg, rg = wmat.shape
-    length = ho * wo
+    g, rg = wmat.shape[0], wmat.shape[2]
     fill = cols.shape[1] > 0
     if fill:
         n_batch, rows = cols.shape[0], cols.shape[1]
@@ -112,12 +141,8 @@ def _im2col_gemm(xs, mat, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wmat, bias,
             _im2col_row(xs, w, kh, kw, sh, sw, ph, pw, dh, dw, wo, r // rows, r % rows, 0, ho,
                         cols[r // rows, r % rows])
     n_batch = out.shape[0]
-    for t in prange(n_batch * g * blocks):
-        n, j, b = t // (g * blocks), (t // blocks) % g, t % blocks
-        l0, l1 = b * length // blocks, (b + 1) * length // blocks
-        dst = out[n, j * kg:(j + 1) * kg, l0:l1]
-        if fill_bias:
-            _bias_rows(dst, bias, j * kg)
+    for t in prange(n_batch * blocks * g):
+        n, j, l0, l1, dst = _output_block(out, bias, fill_bias, t, blocks, g)
         beta = 1.0 if fill_bias else 0.0
         if fill:
             gemm_logged(wmat[j], cols[n, j * rg:(j + 1) * rg, l0:l1], dst, beta, log, t)
@@ -401,13 +426,8 @@ def conv_im2col(spec, n: int) -> np.ndarray:
                             spec.dilation, spec.out_spatial)
         return conv_from_columns(cols, spec.w, spec.b if spec.has_bias else None, spec.groups,
                                  spec.out_spatial)
-    x, w = spec.x, spec.w
-    x4 = x if n == 2 else x[:, :, None, :]
-    def pick(t, fill):              # 1-D → 2-D with a height-1 axis in front
-        return tuple(t) if n == 2 else (fill,) + tuple(t)
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (pick(w.shape[2:], 1), pick(spec.stride, 1),
-                                              pick(spec.pad_lo, 0), pick(spec.dilation, 1))
-    ho, wo = pick(spec.out_spatial, 1)
+    x4, w, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = _as_2d(spec, n)
+    x = spec.x
     n_batch, c_in = x.shape[:2]
     c_out, g = w.shape[0], spec.groups
     rows = c_in * kh * kw

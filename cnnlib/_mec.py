@@ -29,7 +29,7 @@ from numba import njit, prange
 
 from . import _wcache
 from ._blas import flush_log, gemm_logged, new_log
-from ._im2col import _bias_rows, _phases, _valid_range, _window_args
+from ._im2col import _as_2d, _output_block, _phases, _valid_range, _window_args
 from ._sizes import conv_output_size
 from ._threads import blas_single_threaded, scratch, threads
 from ._validation import as_array, batched
@@ -92,7 +92,7 @@ def _mec_gemm(xs, w, kw, sh, sw, ph, pw, dw, wo, planes, tap_plane, tap_shift, w
     With ``fill_bias`` the block starts as the bias instead.
     """
     n_batch, n_planes, rows_all, span = low.shape
-    g, kh, kg, rg = wt.shape
+    g, kh, _, rg = wt.shape
     rows = g * rg
     length = out.shape[2]
     for t in prange(n_batch * blocks):
@@ -107,12 +107,8 @@ def _mec_gemm(xs, w, kw, sh, sw, ph, pw, dw, wo, planes, tap_plane, tap_shift, w
                 else:
                     low[n, q, r, c0:c1] = 1
     r0 = w0.shape[2]
-    for t in prange(n_batch * blocks * g):
-        n, b, j = t // (blocks * g), (t // g) % blocks, t % g
-        l0, l1 = b * length // blocks, (b + 1) * length // blocks
-        dst = out[n, j * kg:(j + 1) * kg, l0:l1]
-        if fill_bias:
-            _bias_rows(dst, bias, j * kg)
+    for t in prange(n_batch * blocks * g):                    # same order as the lowering
+        n, j, l0, l1, dst = _output_block(out, bias, fill_bias, t, blocks, g)
         s = tap_shift[0] * wo
         gemm_logged(w0[j], low[n, tap_plane[0], j * rg:j * rg + r0, s + l0:s + l1], dst,
                     1.0 if fill_bias else 0.0, log, t * kh)
@@ -171,7 +167,7 @@ def lowered(input, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     planes, _, _ = _tap_rows(kh, sh, dh)
     low = np.empty((x.shape[0],) + lowered_shape(x.shape[1], (kh, kw), (sh, sw), (dh, dw), out),
                    dtype=x.dtype)
-    _lower(_phases(np.ascontiguousarray(x), sw), w, kw, sh, sw, ph, pw, dw, out[1], planes, low)
+    _lower(_phases(x, sw), w, kw, sh, sw, ph, pw, dw, out[1], planes, low)
     return low[0] if unbatched else low
 
 
@@ -196,19 +192,12 @@ def conv_mec(spec, n: int) -> np.ndarray:
     if n == 3:
         raise ValueError("method='mec' supports 1-D and 2-D convolutions, not 3-D; "
                          "use 'im2col', 'fft', 'direct' or 'auto'")
-    x, w = spec.x, spec.w
-    x4 = x if n == 2 else x[:, :, None, :]
-    w4 = w if n == 2 else w[:, :, None, :]
-    def pick(t, fill):              # 1-D → 2-D with a height-1 axis in front
-        return tuple(t) if n == 2 else (fill,) + tuple(t)
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (w4.shape[2:], pick(spec.stride, 1),
-                                              pick(spec.pad_lo, 0), pick(spec.dilation, 1))
-    ho, wo = pick(spec.out_spatial, 1)
+    x4, w4, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = _as_2d(spec, n)
+    x = spec.x
     n_batch, c_in = x.shape[:2]
-    c_out, g = w.shape[0], spec.groups
+    c_out, g = w4.shape[0], spec.groups
     planes, tap_plane, tap_shift = _tap_rows(kh, sh, dh)
-    wt = _wcache.transformed(np.ascontiguousarray(w4), ("mec", g),
-                             lambda w: _weight_rows(w, g))
+    wt = _wcache.transformed(w4, ("mec", g), lambda w: _weight_rows(w, g))
     rg = wt.shape[3]
     # The bias: a pass over the output costs 10-20 % of the stem's time, so when the weights
     # of kernel row 0 are small next to the output (g = 1), they get the bias as an extra
