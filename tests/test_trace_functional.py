@@ -95,14 +95,18 @@ def test_fractional_jump():
 
 
 class Interp(nn.Module):
-    def __init__(self, mode, u):
+    """conv, functional 2×2 average pool, F.interpolate by ``u``, conv; 1-D or 2-D."""
+
+    def __init__(self, mode, u, ndim=1):
         super().__init__()
-        self.conv = nn.Conv1d(1, 1, 3, padding=1)
-        self.conv2 = nn.Conv1d(1, 1, 3, padding=1)
+        conv = nn.Conv1d if ndim == 1 else nn.Conv2d
+        self.conv = conv(1, 1, 3, padding=1)
+        self.conv2 = conv(1, 1, 3, padding=1)
+        self.pool = F.avg_pool1d if ndim == 1 else F.avg_pool2d
         self.mode, self.u = mode, u
 
     def forward(self, x):
-        x = F.avg_pool1d(self.conv(x), 2)   # the oracle sees only module max-pools
+        x = self.pool(self.conv(x), 2)   # the oracle sees only module max-pools
         x = F.interpolate(x, scale_factor=self.u, mode=self.mode)
         return self.conv2(x)
 
@@ -114,32 +118,19 @@ def test_interpolate_modes(mode, u):
     check_all_positions(model, receptive_field(model)[-1], 24)
 
 
-class Interp2d(nn.Module):
-    def __init__(self, mode, u):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 1, 3, padding=1)
-        self.conv2 = nn.Conv2d(1, 1, 3, padding=1)
-        self.mode, self.u = mode, u
-
-    def forward(self, x):
-        x = F.avg_pool2d(self.conv(x), 2)
-        x = F.interpolate(x, scale_factor=self.u, mode=self.mode)
-        return self.conv2(x)
-
-
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("u", [2, 4])
 def test_interpolate_2d_modes(mode, u):
     """Bicubic reads 4 source pixels per axis (2 for bilinear): checked against gradients."""
     torch.manual_seed(0)
-    model = Interp2d(mode, u)
+    model = Interp(mode, u, ndim=2)
     rec = receptive_field(model)[-1]
     check_all_positions(model, rec, 16, ndim=2)
     assert rec.jump == (Fraction(2, u),) * 2                  # pool ×2, then upsample ×u
 
 
 def test_bicubic_field_is_wider_than_bilinear():
-    sizes = {mode: receptive_field(Interp2d(mode, 2))[-1].size for mode in ("bilinear", "bicubic")}
+    sizes = {mode: receptive_field(Interp(mode, 2, ndim=2))[-1].size for mode in ("bilinear", "bicubic")}
     assert sizes["bicubic"][0] > sizes["bilinear"][0]
 
 
