@@ -364,6 +364,31 @@ def test_depthwise_hypothesis_matches_torch(c_in, mult, h, w, kh, kw, sh, sw, ph
                                **TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mult", [1, 2])
+def test_depthwise_3x3_same_path_matches_torch_on_every_small_plane(dtype, mult, monkeypatch):
+    """3×3, stride 1, padding 1 takes _depthwise3x3_same (the general kernel is not called):
+    planes from 1×1 to 7×7 (under 3×3 pixel by pixel; from 3×3 the flat loop, the two edge
+    rows, the edge columns and the corners), with and without bias, batch 2."""
+    def fail(*args):
+        raise AssertionError("the general depthwise kernel ran")
+    monkeypatch.setattr(_depthwise, "_depthwise2d_kernel", fail)
+    rng = np.random.default_rng(13)
+    for h in range(1, 8):
+        for w in range(1, 8):
+            for bias in (True, False):
+                x, wt, b = make(rng, 2, 3, 3 * mult, (h, w), (3, 3), 3, bias, dtype)
+                x = np.concatenate([x, 2 * x])
+                got = cnnlib.conv2d(x, wt, b, padding=1, groups=3)
+                np.testing.assert_allclose(got, torch_conv(2, x, wt, b, padding=1, groups=3),
+                                           **TOL[dtype], err_msg=f"{h}×{w}, bias={bias}")
+
+
 def test_depthwise_kernel_cache_is_reused_by_a_second_process(numba_cache_stats):
     call = "cnnlib.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), groups=2)"
     assert numba_cache_stats(call, "_depthwise._depthwise2d_kernel") == (1, 0)
+
+
+def test_depthwise_3x3_same_kernel_cache_is_reused_by_a_second_process(numba_cache_stats):
+    call = "cnnlib.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), padding=1, groups=2)"
+    assert numba_cache_stats(call, "_depthwise._depthwise3x3_same") == (1, 0)
