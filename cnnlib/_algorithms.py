@@ -59,8 +59,9 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
 
     1. ``groups > 1`` and ``C_in/g ≤ 4`` (depthwise and nearly depthwise): ``"direct"``. There
        is no channel sum worth a GEMM; depthwise layers (``groups = C_in``) run the dedicated
-       kernel of :mod:`cnnlib._depthwise` (3×3, 128 channels @56: ≈ 0.2 ms, 0.8–1.2× torch's
-       time in ``python -m cnnlib.bench``; im2col is ≈ 6× slower). (Not for ``groups = 1``: the RGB stem, ``C_in = 3``, is
+       kernel of :mod:`cnnlib._depthwise` (3×3, 128 channels @56: ≈ 0.14 ms at 1 thread and
+       0.07 ms at 2, 0.5–0.7× torch's time in ``python -m cnnlib.bench``; im2col is ≈ 7×
+       slower). (Not for ``groups = 1``: the RGB stem, ``C_in = 3``, is
        >10× faster through im2col + GEMM.)
     2. 2-D, 3×3, stride 1, dilation 1, ``C_in/g`` and ``C_out/g ≥ 16``, ``H_out, W_out ≥ 16``:
        ``"winograd"`` (F(4×4, 3×3): 4× fewer multiplications; on 64@56 and 128@28 about 1.5–2×
