@@ -16,8 +16,9 @@ the input's width, so output pixel ``t = y·W + x`` (flat) reads input ``t + (a-
 for tap ``(a, b)``: one long loop over the plane instead of a short one per row, reading the
 input where it lies (the general kernel copies each plane into a zero-bordered buffer). The
 flat formula is wrong only where a tap falls into the padding — the first and last rows and
-columns — and those pixels are computed apart (measured on the benchmark's layer, 128 channels @56, the
-kernel alone: 0.18–0.19 → 0.13–0.14 ms at 1 thread, 0.11–0.16 → 0.07–0.09 ms at 2).
+columns — and those pixels are computed apart. Measured on the benchmark's layer (128
+channels @56, the kernel alone): 0.18–0.19 → 0.13–0.14 ms at 1 thread, 0.11–0.16 →
+0.07–0.09 ms at 2.
 Explained in chapter 19 (groups and depthwise convolution) and chapter 31 (how to accelerate
 convolution).
 """
