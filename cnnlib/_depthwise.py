@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._im2col import _as_2d
+
 
 def is_depthwise(spec, n: int) -> bool:
     """True for a 1-D/2-D convolution with ``groups == C_in > 1`` (one input channel per group).
@@ -204,15 +206,11 @@ def conv_depthwise(spec, n: int) -> np.ndarray:
     Returns the batched output ``(N, C_out, *out_spatial)`` in the input's dtype; 1-D
     inputs are 2-D with a height-1 axis in front.
     """
-    x, w = spec.x, spec.w
-    lift = (lambda t, fill: tuple(t)) if n == 2 else (lambda t, fill: (fill,) + tuple(t))
-    x4 = x if n == 2 else x[:, :, None, :]
-    w4 = w if n == 2 else w[:, :, None, :]
-    (sh, sw), (ph, pw), (dh, dw) = lift(spec.stride, 1), lift(spec.pad_lo, 0), lift(spec.dilation, 1)
-    out = np.empty((x.shape[0], w.shape[0]) + lift(spec.out_spatial, 1), dtype=x.dtype)
-    if (n == 2 and w.shape[2:] == (3, 3) and (sh, sw, dh, dw) == (1, 1, 1, 1)
+    x4, w4, kernel, (sh, sw), (ph, pw), (dh, dw), out_2d = _as_2d(spec, n)
+    out = np.empty(x4.shape[:1] + w4.shape[:1] + out_2d, dtype=x4.dtype)
+    if (n == 2 and kernel == (3, 3) and (sh, sw, dh, dw) == (1, 1, 1, 1)
             and tuple(spec.pad_lo) == (1, 1) and tuple(spec.pad_hi) == (1, 1)):
         _depthwise3x3_same(x4, w4, spec.b, out)
     else:
         _depthwise2d_kernel(x4, w4, spec.b, sh, sw, ph, pw, dh, dw, out)
-    return out.reshape((x.shape[0], w.shape[0]) + tuple(spec.out_spatial))
+    return out.reshape(x4.shape[:1] + w4.shape[:1] + tuple(spec.out_spatial))
