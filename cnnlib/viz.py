@@ -363,7 +363,7 @@ def _table_type():
 _Table = None
 
 
-def table(rows, columns, align=None, caption=None):
+def table(rows, columns, align=None, caption=None, max_rows=12):
     """A table of numbers that reads well on the website and as plain text.
 
     Numeric columns are right-aligned in tabular figures (digits of equal width) with padding
@@ -385,6 +385,11 @@ def table(rows, columns, align=None, caption=None):
         ``"12.8 MB"``, ``"87×"`` (a number and at most a three-letter unit); else left-aligned.
     caption : str, optional
         A caption above the table (state its conventions there, e.g. "bias excluded").
+    max_rows : int or None
+        Rows shown on the page (default 12, what a phone screen holds next to the prose). The rest
+        follow in a collapsed ``<details>`` ("Show the other N rows") as a second table with the
+        same headings, so a long table neither runs for pages nor loses a row. ``None`` shows all.
+        The plain-text ``repr`` always has every row.
 
     Returns
     -------
@@ -396,10 +401,10 @@ def table(rows, columns, align=None, caption=None):
     Raises
     ------
     TypeError
-        ``rows`` or a row is not a sequence, a heading is not a string.
+        ``rows`` or a row is not a sequence, a heading is not a string, ``max_rows`` not an int.
     ValueError
-        No columns, a row whose length differs from ``columns`` (ragged rows), or an ``align``
-        of the wrong length or with an unknown alignment.
+        No columns, a row whose length differs from ``columns`` (ragged rows), an ``align``
+        of the wrong length or with an unknown alignment, or ``max_rows < 1``.
 
     Notes
     -----
@@ -448,19 +453,34 @@ def table(rows, columns, align=None, caption=None):
         align = [_ALIGN[a] for a in spec]
     if caption is not None and not isinstance(caption, str):
         raise TypeError(f"caption={caption!r} must be a str or None")
+    if max_rows is not None:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int):
+            raise TypeError(f"max_rows={max_rows!r} must be an int or None")
+        if max_rows < 1:
+            raise ValueError(f"max_rows={max_rows} must be at least 1 (None shows every row)")
 
     esc = html.escape
     pad = "padding:.2em .8em"
     head = "".join(f'<th style="text-align:{a};{pad};white-space:nowrap">{esc(c)}</th>'
                    for c, a in zip(columns, align))
-    body = "".join("<tr>" + "".join(
-        f'<td style="text-align:{a};{pad}{";white-space:nowrap" if a == "right" else ""}">'
-        f"{esc(t)}</td>" for t, a in zip(row, align)) + "</tr>" for row in cells)
+    def body(part):
+        return "".join("<tr>" + "".join(
+            f'<td style="text-align:{a};{pad}{";white-space:nowrap" if a == "right" else ""}">'
+            f"{esc(t)}</td>" for t, a in zip(row, align)) + "</tr>" for row in part)
+
+    def html_table(part, cap=""):
+        return (f'<table class="cnnlib-table" style="border-collapse:collapse;'
+                f'font-variant-numeric:tabular-nums;margin:.5em 0">{cap}'
+                f"<thead><tr>{head}</tr></thead><tbody>{body(part)}</tbody></table>")
+
     cap = (f'<caption style="caption-side:top;text-align:left;padding:.2em 0">'
            f"{esc(caption)}</caption>" if caption else "")
-    html_text = (f'<table class="cnnlib-table" style="border-collapse:collapse;'
-                 f'font-variant-numeric:tabular-nums;margin:.5em 0">{cap}'
-                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    shown = len(cells) if max_rows is None else min(max_rows, len(cells))
+    html_text = html_table(cells[:shown], cap)
+    if shown < len(cells):
+        rest = len(cells) - shown
+        html_text += (f'<details class="cnnlib-table-more"><summary>Show the other {rest} '
+                      f'row{"s" if rest > 1 else ""}</summary>{html_table(cells[shown:])}</details>')
 
     widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(columns)]
 

@@ -103,3 +103,24 @@ def test_empty_table_and_dash_cells():
 def test_numpy_rows_are_accepted():
     t = viz.table(np.array([[1, 2], [30, 40]]), ["a", "b"])
     assert t.rows == [["1", "2"], ["30", "40"]] and t.align == ["right", "right"]
+
+
+def test_long_tables_show_twelve_rows_and_fold_the_rest():
+    rows = [[f"layer{i}", i * 1000] for i in range(20)]
+    t = viz.table(rows, ["layer", "MACs"], caption="twenty rows")
+    shown, rest = t.data.split("<details", 1)
+    assert shown.count("<tr>") == 1 + 12 and "layer11<" in shown and "layer12<" not in shown
+    assert "Show the other 8 rows</summary>" in rest
+    assert rest.count("<tr>") == 1 + 8 and "layer12<" in rest and "layer19<" in rest
+    assert rest.count("<thead>") == 1 and "<caption" not in rest         # headings repeated once
+    assert len(t.rows) == 20 and "layer19" in t.text                      # text repr keeps all
+    assert "<details" not in viz.table(rows, ["layer", "MACs"], max_rows=None).data
+    assert "<details" not in viz.table(rows[:12], ["layer", "MACs"]).data
+    assert "Show the other 1 row</summary>" in viz.table(rows[:4], ["a", "b"], max_rows=3).data
+
+
+def test_max_rows_is_checked():
+    with pytest.raises(ValueError, match="max_rows=0"):
+        viz.table([[1]], ["a"], max_rows=0)
+    with pytest.raises(TypeError, match="max_rows=2.5"):
+        viz.table([[1]], ["a"], max_rows=2.5)
