@@ -39,13 +39,15 @@ transform but not the check. A weight changed in place is transformed again.
 Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core detect|keep|NAME``,
 ``--no-fft`` (skip the sweep). A full run takes about 2–3 minutes on the book's machine.
 
-The timing protocol is importable, and chapter 31 uses it for its live timings:
+The timing protocol is importable, and the chapters use it for their live timings:
 :func:`conv_callables` (one zero-argument callable per method plus torch, each checked against
-torch first) and :func:`median_times` (warm-up, interleaved rounds, medians).
+torch first), :func:`median_times` (warm-up, interleaved rounds, medians), and :func:`this_run`
+(the two together on one thread, what a chapter prints as "this run").
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -181,6 +183,56 @@ def median_times(funcs: dict, rounds: int = 5, block: float = 0.0, settle: float
     if best_round:
         return best
     return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+
+
+@contextlib.contextmanager
+def one_thread():
+    """torch, numba and NumPy's BLAS on one thread inside the block (each restored afterwards).
+
+    What the chapters time with: on a shared 2-core machine one thread per library measures the
+    work of the code, not how the libraries' thread pools share the cores with each other and
+    with other processes.
+    """
+    import numba
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    saved = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(saved[1])      # numba first: with OpenMP it may touch torch's count
+        torch.set_num_threads(saved[0])
+
+
+def this_run(funcs: dict, rounds: int = 9, block: float = 0.005) -> dict:
+    """Seconds per call of each zero-argument callable, this run, by the benchmark's protocol.
+
+    The protocol for timings shown in a chapter: one thread per library (:func:`one_thread`),
+    the callables interleaved in ``rounds`` shuffled rounds of short blocks of calls
+    (``block`` seconds each, at least 2 calls), and for each the median of its best round
+    (:func:`median_times` explains why). A chapter prints the result labelled "this run"
+    and asserts on it only a robust inequality with a wide margin that an argument backs
+    (e.g. counted bytes per MAC); never the value itself.
+
+    Parameters
+    ----------
+    funcs : dict
+        ``name -> callable()``; e.g. ``{"depthwise": lambda: dw(x), "pointwise": lambda: pw(x)}``.
+        Wrap torch modules in ``torch.no_grad()`` yourself when timing inference.
+    rounds, block : int, float
+        More rounds or longer blocks steady the estimate and cost time (the page's 30 s).
+
+    Returns
+    -------
+    dict
+        ``name -> seconds per call``.
+    """
+    with one_thread():
+        return median_times(funcs, rounds=rounds, block=block, shuffle=True, best_round=True)
 
 
 def conv_callables(x, w, methods, stride=1, padding=0, dilation=1, groups=1, rtol=1e-4) -> dict:

@@ -142,3 +142,31 @@ def test_median_times_best_round_takes_the_median_of_the_fastest_round(monkeypat
     durations.update({"a": iter([1, 1] + [9, 5, 5, 5] + [9, 2, 9, 2] + [9, 3, 3, 3]),
                       "b": iter([1, 1] + [9, 4, 4, 9] + [9, 4, 4, 4] + [9, 9, 9, 9])})
     assert bench.median_times(funcs, rounds=3, block=3.0) == {"a": 3, "b": 4}   # all rounds
+
+
+def test_one_thread_sets_torch_numba_and_blas_to_one_and_restores_them():
+    import numba
+    import torch
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads(), numba.get_num_threads()
+    blas_before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    with bench.one_thread():
+        assert torch.get_num_threads() == 1 and numba.get_num_threads() == 1
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    assert (torch.get_num_threads(), numba.get_num_threads()) == before
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == blas_before
+
+
+def test_this_run_times_every_callable_on_one_thread_by_the_protocol(monkeypatch):
+    import torch
+
+    seen = {}
+
+    def fake_median_times(funcs, **kw):
+        seen.update(kw, threads=torch.get_num_threads())
+        return {name: 1.0 for name in funcs}
+
+    monkeypatch.setattr(bench, "median_times", fake_median_times)
+    assert bench.this_run({"a": lambda: 1, "b": lambda: 2}, rounds=3) == {"a": 1.0, "b": 1.0}
+    assert seen == dict(rounds=3, block=0.005, shuffle=True, best_round=True, threads=1)
