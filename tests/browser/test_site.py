@@ -5,7 +5,8 @@ strict build, ``-W -n``). The site is served from 127.0.0.1 and every request to
 blocked and recorded, as for a reader whose network blocks public CDNs: math must still render and
 no page may even try to load a third-party asset. Each page is checked for console errors, rendered
 math, launch links (Colab, Binder, download .ipynb), alt text, copy buttons, long outputs in a
-scroll box, no dead widgets and no horizontal scrolling at phone width; the search page must find
+scroll box, no dead widgets and no horizontal scrolling at phone width, tables of at most 6 columns
+and 12 rows on the page, printed lines of at most 80 characters; the search page must find
 "dilation". Screenshots go to ``_build/screenshots/`` (look at them).
 
 Browser: Debian's Chromium (``CHROMIUM``, default ``/usr/bin/chromium``; ``make test`` installs
@@ -263,6 +264,19 @@ def test_page_as_a_reader_sees_it(name, visit):
     v.check_clean(name)
 
 
+# What a phone reader can take in (BOOK_SPEC.md, "Lessons of the reviews"): narrow tables, about a
+# screen of rows (the rest folded into a dropdown), printed lines that need little sideways scrolling.
+PHONE_MAX_COLUMNS, PHONE_MAX_ROWS, PHONE_MAX_LINE = 6, 12, 80
+PHONE_LAYOUT_JS = """() => ({
+    tables: [...document.querySelectorAll('article table')].map(t => ({
+        caption: (t.caption ? t.caption.textContent : t.textContent).trim().slice(0, 60),
+        cols: Math.max(0, ...[...t.rows].map(r => [...r.cells].reduce((n, c) => n + c.colSpan, 0))),
+        rows: [...t.tBodies].reduce((n, b) => n + b.rows.length, 0),
+        folded: t.closest('details') !== null})),
+    lines: [...document.querySelectorAll('article .cell_output pre')]
+        .flatMap(p => p.textContent.split('\\n'))})"""
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_page_at_phone_width(name, visit):
     v = visit(PHONE)
@@ -273,6 +287,16 @@ def test_page_at_phone_width(name, visit):
     too_wide = page.evaluate("""() => [...document.querySelectorAll('article img')]
         .filter(i => i.getBoundingClientRect().right > window.innerWidth + 1).map(i => i.src)""")
     assert not too_wide, f"{name}: images wider than the phone screen: {too_wide}"
+    layout = page.evaluate(PHONE_LAYOUT_JS)
+    wide = [t for t in layout["tables"] if t["cols"] > PHONE_MAX_COLUMNS]
+    assert not wide, (f"{name}: tables wider than {PHONE_MAX_COLUMNS} columns (transpose or split "
+                      f"them): {wide}")
+    tall = [t for t in layout["tables"] if not t["folded"] and t["rows"] > PHONE_MAX_ROWS]
+    assert not tall, (f"{name}: tables with more than {PHONE_MAX_ROWS} rows on the page (viz.table "
+                      f"folds the rest into a dropdown): {tall}")
+    long_lines = [ln for ln in layout["lines"] if len(ln) > PHONE_MAX_LINE]
+    assert not long_lines, (f"{name}: printed lines over {PHONE_MAX_LINE} characters: "
+                            f"{[ln[:60] + '...' for ln in long_lines]}")
     slug = name.split("/")[-1]
     shot(page, f"phone-{slug}")
     figure = page.locator("article .cell_output img").first
