@@ -30,6 +30,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kernel_poll  # noqa: E402  (a missed kernel message would cost the cell timeout)
+
+kernel_poll.patch()
+
 MAX_LINE, MAX_COLS, MAX_ROWS, MAX_CODE, BUDGET = 80, 6, 12, 30, 30.0
 HIDDEN = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
 

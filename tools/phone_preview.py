@@ -42,10 +42,11 @@ def build(notebook: Path, work: Path) -> Path:
     shutil.copytree(ROOT / "book" / "_static", work / "book" / "_static")
     shutil.copy(ROOT / "book" / "references.bib", work / "book" / "references.bib")
     shutil.copy(notebook, work / "book" / notebook.name)
-    (work / "tools").mkdir()
-    shutil.copy(ROOT / "tools" / "local_assets.py", work / "tools" / "local_assets.py")
     (work / ".web-assets").symlink_to(ROOT / ".web-assets")
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    for name, folder in config["sphinx"].get("local_extensions", {}).items():
+        (work / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / folder / f"{name}.py", work / folder / f"{name}.py")
     config["execute"]["execute_notebooks"] = "off"
     (work / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     (work / "_toc.yml").write_text(f"format: jb-book\nroot: book/{notebook.stem}\n", encoding="utf-8")
