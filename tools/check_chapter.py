@@ -112,7 +112,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
         if not args.warm:
             os.environ["NUMBA_CACHE_DIR"] = cache
-        os.environ.setdefault("MPLBACKEND", "Agg")
+        os.environ.pop("MPLBACKEND", None)      # the kernel's inline backend keeps the figures
         client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(args.notebook.parent)}},
                                 allow_errors=True)
