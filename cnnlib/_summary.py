@@ -51,6 +51,8 @@ class ModelSummary:
     renders as an HTML table in notebooks."""
 
     _COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
+    _HTML_COLUMNS = ("Layer", "Output shape", "Params", "MACs", "RF / jump")
+    VISIBLE_ROWS = 12
 
     def __init__(self, rows, total_params, trainable_params, input_size, output_shape):
         self.rows: list[SummaryRow] = rows
@@ -98,20 +100,37 @@ class ModelSummary:
                 f"total_macs={self.total_macs:,})")
 
     def _repr_html_(self) -> str:
+        """Five columns and 12 rows on the page, the other rows in a dropdown, so that the table
+        reads on a phone (the text table has all seven columns): the layer's type under its
+        name, receptive field and jump in one column, one number where every dim agrees."""
         esc = html.escape
-        head = "".join(f"<th>{esc(h)}</th>" for h in self._COLUMNS)
-        body = "".join(
-            "<tr>" + "".join(f'<td style="text-align:{"right" if i in (3, 4) else "left"}">'
-                             f"{esc(c)}</td>" for i, c in enumerate(cells)) + "</tr>"
-            for cells in self._cells())
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        if len(self.rows) > 40:
-            table = (f"<details><summary>{len(self.rows)} layers (click to expand)</summary>"
-                     f"{table}</details>")
+
+        def compact(v):
+            return str(v[0]) if isinstance(v, tuple) and len(set(v)) == 1 else _fmt_dims(v)
+
+        def rows(part):
+            return "".join(
+                f"<tr><td>{esc(r.name)}<br><small>{esc(r.type)}</small></td>"
+                f"<td>{esc(_fmt_dims(r.output_shape))}</td>"
+                f'<td style="text-align:right">{r.params:,}</td>'
+                f'<td style="text-align:right">{r.macs:,}</td>'
+                f"<td>{esc(compact(r.rf_size))} / {esc(compact(r.rf_jump))}</td></tr>"
+                for r in part)
+
+        head = "".join(f"<th>{h}</th>" for h in self._HTML_COLUMNS)
+
+        def table(part):
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{rows(part)}</tbody></table>"
+
+        out = table(self.rows[:self.VISIBLE_ROWS])
+        if len(self.rows) > self.VISIBLE_ROWS:
+            rest = len(self.rows) - self.VISIBLE_ROWS
+            out += (f"<details><summary>Show the other {rest} layers</summary>"
+                    f"{table(self.rows[self.VISIBLE_ROWS:])}</details>")
         totals = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th>"
                          f"<td style='text-align:right'>{esc(v)}</td></tr>"
                          for k, v in self._totals())
-        return f"<div>{table}<table>{totals}</table></div>"
+        return f"<div>{out}<table>{totals}</table></div>"
 
 
 def _first_tensor(obj, torch):

@@ -169,7 +169,11 @@ def test_text_and_html_rendering():
     assert f"{s.total_macs:,}" in text and f"{s.total_params:,}" in text
     assert "435×435" in text
     html = s._repr_html_()
-    assert html.count("<tr>") >= len(s.rows) and "<details>" in html
+    shown, folded = html.split("<details>")
+    assert shown.count("<tr>") == 1 + 12 and folded.count("<tr>") >= 1 + len(s.rows) - 12
+    assert f"Show the other {len(s.rows) - 12} layers" in folded
+    assert max(t.count("<th>") for t in html.split("<thead>")[1:]) == 5     # phone: <= 6 columns
+    assert "layer4.1.conv2<br><small>Conv2d</small>" in folded and "435 / 32</td>" in folded
     small = summary(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), (1, 1, 5, 5))
     assert "<details>" not in small._repr_html_() and "<table>" in small._repr_html_()
     assert "ModelSummary(rows=2" in repr(small)
