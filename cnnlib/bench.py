@@ -211,7 +211,9 @@ def one_thread():
 def this_run(funcs: dict, rounds: int = 9, block: float = 0.005) -> dict:
     """Seconds per call of each zero-argument callable, this run, by the benchmark's protocol.
 
-    The protocol for timings shown in a chapter: one thread per library (:func:`one_thread`),
+    The protocol for timings shown in a chapter: glibc's large-block threshold raised first
+    (:func:`_keep_large_buffers_in_the_heap`: without it a 56×56 depthwise layer took 2–5 ms
+    instead of 0.17 ms, at random, in chapter 21), one thread per library (:func:`one_thread`),
     the callables interleaved in ``rounds`` shuffled rounds of short blocks of calls
     (``block`` seconds each, at least 2 calls), and for each the median of its best round
     (:func:`median_times` explains why). A chapter prints the result labelled "this run"
@@ -231,6 +233,7 @@ def this_run(funcs: dict, rounds: int = 9, block: float = 0.005) -> dict:
     dict
         ``name -> seconds per call``.
     """
+    _keep_large_buffers_in_the_heap()
     with one_thread():
         return median_times(funcs, rounds=rounds, block=block, shuffle=True, best_round=True)
 
