@@ -49,7 +49,10 @@ def build(notebook: Path, work: Path) -> Path:
         shutil.copy(ROOT / folder / f"{name}.py", work / folder / f"{name}.py")
     config["execute"]["execute_notebooks"] = "off"
     (work / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    (work / "_toc.yml").write_text(f"format: jb-book\nroot: book/{notebook.stem}\n", encoding="utf-8")
+    (work / "book" / "back").mkdir()          # the bibliography page: citations resolve
+    shutil.copy(ROOT / "book" / "back" / "references.md", work / "book" / "back" / "references.md")
+    (work / "_toc.yml").write_text(f"format: jb-book\nroot: book/{notebook.stem}\nchapters:\n"
+                                   "  - file: book/back/references\n", encoding="utf-8")
     jb = ROOT / ".venv" / "bin" / "jupyter-book"
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     run = subprocess.run([str(jb), "build", str(work), "--all"], env=env, capture_output=True,
