@@ -131,14 +131,25 @@ def case_grid(draw, cases, ncols=3, titles=None, panel_size=(3.2, 2.8), suptitle
 def animation_html(anim, default_mode="loop"):
     """A ``matplotlib.animation`` as self-contained JavaScript/HTML (plays on the static site).
 
-    Closes the figure so the notebook does not also show its last frame as a static image.
+    Closes the figure so the notebook does not also show its last frame as a static image. The
+    player is wrapped in a ``cnnlib-anim`` block whose CSS fits it to narrow screens: matplotlib's
+    fixed 374-px slider and nine 36-px buttons would overflow a 390-px phone, so the frame scales
+    down to the column width, the slider follows it and the buttons wrap if they must.
     """
     import matplotlib.pyplot as plt
     from IPython.display import HTML
 
+    css = """<style>
+.cnnlib-anim .animation { display: block; max-width: 100%; }
+.cnnlib-anim .animation img { max-width: 100%; height: auto; }
+.cnnlib-anim input[type=range].anim-slider { width: 100%; max-width: 374px; box-sizing: border-box; }
+.cnnlib-anim .anim-buttons { display: flex; flex-wrap: wrap; justify-content: center; gap: 2px; }
+.cnnlib-anim .anim-buttons button { flex: 0 1 34px; width: 34px; min-width: 26px; }
+</style>
+"""
     html = anim.to_jshtml(default_mode=default_mode)
     plt.close(anim._fig)
-    return HTML(html)
+    return HTML(f'{css}<div class="cnnlib-anim">{html}</div>')
 
 
 def split_axes(ax, widths, gap=0.06, top=0.82):
@@ -201,7 +212,9 @@ def conv_window_frame(axes, x, w, step, stride=1, padding=0, dilation=1, fmt="{:
     Returns
     -------
     ndarray, shape (H_out, W_out)
-        The complete output (computed with :func:`cnnlib.conv2d`).
+        The complete output (computed with :func:`cnnlib.conv2d`, ``method="direct"``: the
+        textbook loops the frame shows, and on a reader's first run the only numba kernel an
+        animation compiles).
     """
     from matplotlib.patches import Rectangle
 
@@ -211,7 +224,8 @@ def conv_window_frame(axes, x, w, step, stride=1, padding=0, dilation=1, fmt="{:
     w = np.asarray(w, dtype=float)
     if x.ndim != 2 or w.ndim != 2:
         raise ValueError(f"x and w must be 2-D, got shapes {x.shape} and {w.shape}")
-    y = conv2d(x[None], w[None, None], stride=stride, padding=padding, dilation=dilation)[0]
+    y = conv2d(x[None], w[None, None], stride=stride, padding=padding, dilation=dilation,
+               method="direct")[0]
     h_out, w_out = y.shape
     if not 0 <= step < h_out * w_out:
         raise ValueError(f"step={step} must be in [0, {h_out * w_out}) for a {h_out}x{w_out} output")
@@ -246,7 +260,7 @@ def conv_window_frame(axes, x, w, step, stride=1, padding=0, dilation=1, fmt="{:
 
 
 def conv_animation(x, w, stride=1, padding=0, dilation=1, fmt="{:g}", interval=800, height=3.0,
-                   max_frames=30):
+                   max_frames=30, max_width=4.0):
     """Sliding-window animation of a single-channel 2-D convolution, one frame per output cell.
 
     Each frame is drawn by :func:`conv_window_frame`; show it on the website with
@@ -261,9 +275,13 @@ def conv_animation(x, w, stride=1, padding=0, dilation=1, fmt="{:g}", interval=8
     interval : int
         Milliseconds per frame.
     height : float
-        Figure height in inches (the width follows from the three panels).
+        Largest figure height in inches (the width follows from the three panels).
     max_frames : int
         Refuse to build longer animations (they make the page heavy).
+    max_width : float
+        Largest figure width in inches. The default keeps the frame at about the width of a
+        phone screen (390 CSS px at the book's 100 dpi), so the numbers in the cells stay
+        readable there instead of being scaled down.
 
     Returns
     -------
@@ -283,8 +301,10 @@ def conv_animation(x, w, stride=1, padding=0, dilation=1, fmt="{:g}", interval=8
     if n_frames > max_frames:
         raise ValueError(f"{h_out}x{w_out} output needs {n_frames} frames > max_frames={max_frames}")
     widths = [x.shape[1] + 2 * padding, w.shape[1], w_out]
-    fig, axes = plt.subplots(1, 3, figsize=(height * sum(widths) / max(x.shape[0] + 2 * padding, 1) + 1,
-                                            height),
+    rows = max(x.shape[0] + 2 * padding, w.shape[0], h_out)
+    # inches per grid cell: square cells, plus room for the gaps and the titles
+    cell = min(height / (rows + 1.4), max_width / (sum(widths) + 2.0))
+    fig, axes = plt.subplots(1, 3, figsize=(cell * (sum(widths) + 2.0), cell * (rows + 1.4)),
                              gridspec_kw={"width_ratios": widths})
 
     def update(step):
