@@ -301,8 +301,10 @@ def _output_rows2(mm, bias, n, th, tw, k0, k1, out):
                     y0, y1 = _at2(s[0, vv, tx], s[1, vv, tx], s[2, vv, tx], s[3, vv, tx])
                     x = 2 * tx + vv
                     strip[0, x], strip[1, x] = y0 + bias[k], y1 + bias[k]
-            for u in range(min(2, ho - 2 * ty)):
-                out[n, k, 2 * ty + u] = strip[u, :wo]
+            for u in range(min(2, ho - 2 * ty)):            # an explicit loop: a slice copy
+                row = out[n, k, 2 * ty + u]                  # compiles numba's string machinery
+                for x in range(wo):                          # for its shape-mismatch message
+                    row[x] = strip[u, x]                     # (1.5 s of a first run)
 
 
 # ----------------------------------------------------------------------------- convolution
