@@ -6,8 +6,10 @@ the calculators (``conv_output_size`` …) are plain Python, ints in and ints ou
 behind the book "Convolutional networks, one interview question at a time".
 
 ``import cnnlib`` does not import torch. ``cnnlib.models`` (VGG16 and the ResNets, written in
-torch) and ``cnnlib.measure`` (``torch_counts``: parameters and MACs as torch counts them) are
-imported on first access, so ``cnnlib.models.resnet50()`` works after a plain ``import cnnlib``.
+torch), ``cnnlib.measure`` (``torch_counts``: parameters and MACs as torch counts them) and
+``cnnlib.bench`` (the timing protocol: ``this_run``, ``one_thread``; it times torch too) are
+imported on first access, so ``cnnlib.models.resnet50()`` and ``cnnlib.bench.this_run(...)`` work
+after a plain ``import cnnlib``.
 """
 import importlib
 
@@ -47,7 +49,7 @@ __all__ = [
 
 # Submodules that import torch: loaded on first attribute access (PEP 562), not by
 # ``import cnnlib``. (Not in ``__all__``: ``from cnnlib import *`` must not import torch.)
-_LAZY_SUBMODULES = ("models", "measure")
+_LAZY_SUBMODULES = ("models", "measure", "bench")
 
 
 def __getattr__(name):

@@ -170,3 +170,10 @@ def test_this_run_times_every_callable_on_one_thread_by_the_protocol(monkeypatch
     monkeypatch.setattr(bench, "median_times", fake_median_times)
     assert bench.this_run({"a": lambda: 1, "b": lambda: 2}, rounds=3) == {"a": 1.0, "b": 1.0}
     assert seen == dict(rounds=3, block=0.005, shuffle=True, best_round=True, threads=1)
+
+
+def test_cnnlib_bench_loads_on_first_access_after_a_plain_import():
+    code = ("import sys, cnnlib; assert 'cnnlib.bench' not in sys.modules; "
+            "f = cnnlib.bench.this_run; assert 'torch' not in sys.modules; print(f.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "this_run"
