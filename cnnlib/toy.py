@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["spirals", "Ensemble", "fit", "evaluate", "layer_grad_norms", "ORDERS", "NORMS",
-           "INITS", "ACTIVATIONS"]
+__all__ = ["spirals", "Ensemble", "fit", "evaluate", "losses", "layer_grad_norms",
+           "ORDERS", "NORMS", "INITS", "ACTIVATIONS"]
 
 ORDERS = ("linear-norm-act", "linear-act-norm", "norm-act-linear")
 NORMS = ("batch", "layer", "none")
@@ -79,8 +79,9 @@ class Ensemble(nn.Module):
     ``residual=True`` groups the hidden layers in pairs (``depth - 2`` must then be even) and adds
     an identity shortcut around each pair: ``act(x + F(x))`` for the v1 orders (the branch's second
     layer then has no activation of its own: Linear -> BN -> (+x) -> ReLU, as in ResNet), and
-    ``x + F(x)`` for the pre-activation order (whose head then sees ``act(norm(x))``). ``norm="layer"`` normalises
-    each sample's ``width`` features (LayerNorm, as a ``GroupNorm`` with one group per member).
+    ``x + F(x)`` for the pre-activation order (whose head then sees ``act(norm(x))``).
+    ``norm="layer"`` normalises each sample's ``width`` features (LayerNorm, as a ``GroupNorm``
+    with one group per member).
     ``init`` sets the hidden and stem weights: ``"he"`` (normal, std sqrt(2/fan_in)),
     ``"xavier"`` (normal, std sqrt(2/(fan_in+fan_out))) or ``"torch"`` (nn.Linear's default);
     biases start at 0 except under ``"torch"``. ``zero_init_last=True`` starts the last norm of
@@ -253,8 +254,10 @@ class Ensemble(nn.Module):
         return nn.Sequential(*mods)
 
 
-def _losses(logits, y):
-    """Per-member mean cross-entropy of logits ``(N, members, classes)``: shape ``(members,)``."""
+def losses(logits, y):
+    """Per-member mean cross-entropy of logits ``(N, members, classes)``: shape ``(members,)``.
+
+    ``losses(model(X), y).sum().backward()`` gives every member the gradient of its own loss."""
     N, S, K = logits.shape
     return F.cross_entropy(logits.reshape(N * S, K), y.repeat_interleave(S),
                            reduction="none").view(N, S).mean(0)
@@ -288,7 +291,7 @@ def fit(model, X, y, *, steps=300, lr=0.05, batch=64, momentum=0.9, weight_decay
         pos += batch
         model.train()
         opt.zero_grad(set_to_none=True)
-        _losses(model(X[idx]), y[idx]).sum().backward()
+        losses(model(X[idx]), y[idx]).sum().backward()
         opt.step()
         if (every and step % every == 0) or step == steps:
             hist["step"].append(step)
@@ -305,7 +308,7 @@ def evaluate(model, X, y, *, drop=(), train_mode=False):
     model.train(train_mode)
     try:
         logits = model(X, drop=drop)
-        loss = _losses(logits, y)
+        loss = losses(logits, y)
         error = (logits.argmax(-1) != y[:, None]).float().mean(0)
     finally:
         model.train(was)
@@ -323,7 +326,7 @@ def layer_grad_norms(model, X, y):
     model.train()
     try:
         weights = [layer.weight for layer in model.weight_layers()]
-        grads = torch.autograd.grad(_losses(model(X), y).sum(), weights)
+        grads = torch.autograd.grad(losses(model(X), y).sum(), weights)
     finally:
         model.train(was)
         with torch.no_grad():
@@ -331,3 +334,6 @@ def layer_grad_norms(model, X, y):
                 b.copy_(buffers[name])
     S = model.members
     return torch.stack([gr.reshape(S, -1).norm(dim=1) for gr in grads])
+
+
+_losses = losses   # the name chapters drafted before it was public

@@ -150,3 +150,11 @@ def test_toy_is_imported_on_first_access():
             "X, y = cnnlib.toy.spirals(30, 3)\n"
             "assert cnnlib.toy is sys.modules['cnnlib.toy']\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_losses_are_the_members_cross_entropies():
+    X, y = _data()
+    ens = toy.Ensemble(4, 5, members=3, in_features=3, classes=4)
+    out = ens(X)
+    for m in range(3):
+        torch.testing.assert_close(toy.losses(out, y)[m], nn.functional.cross_entropy(out[:, m], y))
