@@ -74,6 +74,8 @@ class Ensemble(nn.Module):
 
     - ``"linear-norm-act"``: Linear -> BN -> ReLU (ResNet v1, the usual order)
     - ``"linear-act-norm"``: Linear -> ReLU -> BN (BN after the non-linearity)
+
+    The stem follows the same order (the pre-activation stem is the bare Linear).
     - ``"norm-act-linear"``: BN -> ReLU -> Linear (pre-activation, ResNet v2)
 
     ``residual=True`` groups the hidden layers in pairs (``depth - 2`` must then be even) and adds
@@ -113,8 +115,9 @@ class Ensemble(nn.Module):
         S, W = members, width
         g = torch.Generator().manual_seed(seed)
         self.stem = self._linear(in_features, W, init, g)
-        self.stem_post = nn.Sequential(self._norm(), _Activation(act)) \
-            if order != "norm-act-linear" else nn.Identity()
+        self.stem_post = {"linear-norm-act": nn.Sequential(self._norm(), _Activation(act)),
+                          "linear-act-norm": nn.Sequential(_Activation(act), self._norm()),
+                          "norm-act-linear": nn.Identity()}[order]
         self.block_act = _Activation(act)      # after the sum of a v1 residual block
         self.layers = nn.ModuleList()
         for i in range(depth - 2):
@@ -303,7 +306,12 @@ def fit(model, X, y, *, steps=300, lr=0.05, batch=64, momentum=0.9, weight_decay
 
 @torch.no_grad()
 def evaluate(model, X, y, *, drop=(), train_mode=False):
-    """Per-member ``{"loss", "error"}`` on ``(X, y)`` (eval mode unless ``train_mode``)."""
+    """Per-member ``{"loss", "error"}`` on ``(X, y)`` (eval mode unless ``train_mode``).
+
+    ``train_mode=True`` normalises with the statistics of ``X`` itself and, as torch does in train
+    mode, updates the BN running statistics — evaluating in train mode is the classic bug that
+    chapter 12 measures; pass a copy (``copy.deepcopy(model)``) to keep the model unchanged.
+    """
     was = model.training
     model.train(train_mode)
     try:

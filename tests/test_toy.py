@@ -158,3 +158,12 @@ def test_losses_are_the_members_cross_entropies():
     out = ens(X)
     for m in range(3):
         torch.testing.assert_close(toy.losses(out, y)[m], nn.functional.cross_entropy(out[:, m], y))
+
+
+@pytest.mark.parametrize("order,kinds", [
+    ("linear-norm-act", ["Linear", "BatchNorm1d", "ReLU"]),
+    ("linear-act-norm", ["Linear", "ReLU", "BatchNorm1d"]),
+    ("norm-act-linear", ["Linear", "BatchNorm1d", "ReLU", "Linear"])])
+def test_the_stem_follows_the_order(order, kinds):
+    seq = toy.Ensemble(3, 4, members=1, order=order).member(0)
+    assert [type(m).__name__ for m in seq][:len(kinds)] == kinds
