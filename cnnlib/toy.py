@@ -74,9 +74,9 @@ class Ensemble(nn.Module):
 
     - ``"linear-norm-act"``: Linear -> BN -> ReLU (ResNet v1, the usual order)
     - ``"linear-act-norm"``: Linear -> ReLU -> BN (BN after the non-linearity)
+    - ``"norm-act-linear"``: BN -> ReLU -> Linear (pre-activation, ResNet v2)
 
     The stem follows the same order (the pre-activation stem is the bare Linear).
-    - ``"norm-act-linear"``: BN -> ReLU -> Linear (pre-activation, ResNet v2)
 
     ``residual=True`` groups the hidden layers in pairs (``depth - 2`` must then be even) and adds
     an identity shortcut around each pair: ``act(x + F(x))`` for the v1 orders (the branch's second
