@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["spirals", "Ensemble", "fit", "evaluate", "losses", "layer_grad_norms",
+__all__ = ["spirals", "Ensemble", "fit", "evaluate", "losses", "layer_grad_norms", "Activation",
            "ORDERS", "NORMS", "INITS", "ACTIVATIONS"]
 
 ORDERS = ("linear-norm-act", "linear-act-norm", "norm-act-linear")
@@ -53,7 +53,10 @@ def _check_choice(name, value, choices):
         raise ValueError(f"Ensemble: {name} must be one of {choices}, got {value!r}")
 
 
-class _Activation(nn.Module):
+class Activation(nn.Module):
+    """The activation module inside an ``Ensemble`` (``relu``, ``tanh`` or ``sigmoid``), one class
+    for all three so that a forward hook on ``Activation`` records every non-linearity."""
+
     def __init__(self, kind):
         super().__init__()
         self.kind = kind
@@ -115,21 +118,21 @@ class Ensemble(nn.Module):
         S, W = members, width
         g = torch.Generator().manual_seed(seed)
         self.stem = self._linear(in_features, W, init, g)
-        self.stem_post = {"linear-norm-act": nn.Sequential(self._norm(), _Activation(act)),
-                          "linear-act-norm": nn.Sequential(_Activation(act), self._norm()),
+        self.stem_post = {"linear-norm-act": nn.Sequential(self._norm(), Activation(act)),
+                          "linear-act-norm": nn.Sequential(Activation(act), self._norm()),
                           "norm-act-linear": nn.Identity()}[order]
-        self.block_act = _Activation(act)      # after the sum of a v1 residual block
+        self.block_act = Activation(act)      # after the sum of a v1 residual block
         self.layers = nn.ModuleList()
         for i in range(depth - 2):
             lin = self._linear(W, W, init, g)
-            parts = {"linear-norm-act": [lin, self._norm(), _Activation(act)],
-                     "linear-act-norm": [lin, _Activation(act), self._norm()],
-                     "norm-act-linear": [self._norm(), _Activation(act), lin]}[order]
+            parts = {"linear-norm-act": [lin, self._norm(), Activation(act)],
+                     "linear-act-norm": [lin, Activation(act), self._norm()],
+                     "norm-act-linear": [self._norm(), Activation(act), lin]}[order]
             if residual and i % 2 and order != "norm-act-linear":
                 # v1 block: the branch ends before the activation, which follows the sum
-                parts = [p for p in parts if not isinstance(p, _Activation)]
+                parts = [p for p in parts if not isinstance(p, Activation)]
             self.layers.append(nn.Sequential(*parts))
-        self.head_pre = nn.Sequential(self._norm(), _Activation(act)) \
+        self.head_pre = nn.Sequential(self._norm(), Activation(act)) \
             if order == "norm-act-linear" else nn.Identity()
         self.head = self._linear(W, classes, init, g, he_gain=False)
         if zero_init_last:
@@ -242,7 +245,7 @@ class Ensemble(nn.Module):
             for mod in (seq if isinstance(seq, nn.Sequential) else [seq]):
                 if isinstance(mod, nn.Conv1d):
                     out.append(lin(mod))
-                elif isinstance(mod, _Activation):
+                elif isinstance(mod, Activation):
                     out.append(act())
                 elif isinstance(mod, nn.Identity):
                     continue
@@ -342,6 +345,3 @@ def layer_grad_norms(model, X, y):
                 b.copy_(buffers[name])
     S = model.members
     return torch.stack([gr.reshape(S, -1).norm(dim=1) for gr in grads])
-
-
-_losses = losses   # the name chapters drafted before it was public
