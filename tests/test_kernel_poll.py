@@ -59,7 +59,7 @@ def test_no_message_raises_empty_at_the_callers_timeout_not_before():
     # polled in slices of at most SLICE, never past the caller's timeout (under load the sleeps
     # overshoot, so the slices asked for add up to less than the timeout, not more)
     assert all(0 <= ms <= int(kernel_poll.SLICE * 1000) for ms in channel.socket.polls)
-    assert len(channel.socket.polls) >= 3 and sum(channel.socket.polls) <= 600
+    assert sum(channel.socket.polls) <= 600
 
 
 def test_without_a_timeout_it_keeps_polling_until_the_message_is_there():
