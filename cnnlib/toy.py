@@ -238,7 +238,10 @@ class Ensemble(nn.Module):
                     ln.weight.copy_(mod.weight[m * W:(m + 1) * W])
                     ln.bias.copy_(mod.bias[m * W:(m + 1) * W])
                 return ln
-            return nn.Identity()
+            if isinstance(mod, nn.Identity):
+                return nn.Identity()
+            raise ValueError(f"Ensemble.member: cannot convert {type(mod).__name__} (a module "
+                             f"swapped in after construction?)")
 
         def convert(seq):
             out = []

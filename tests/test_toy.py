@@ -167,3 +167,10 @@ def test_losses_are_the_members_cross_entropies():
 def test_the_stem_follows_the_order(order, kinds):
     seq = toy.Ensemble(3, 4, members=1, order=order).member(0)
     assert [type(m).__name__ for m in seq][:len(kinds)] == kinds
+
+
+def test_member_refuses_a_module_it_does_not_know():
+    ens = toy.Ensemble(4, 5, members=2)
+    ens.layers[0][2] = nn.LeakyReLU(0.01)          # swapped in after construction
+    with pytest.raises(ValueError, match="LeakyReLU"):
+        ens.member(0)
