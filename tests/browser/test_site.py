@@ -351,7 +351,9 @@ def test_explorable_figures_follow_their_controls(name, visit):
             before = fig.evaluate(state)
             if ctl.evaluate("e => e.tagName") == "SELECT":
                 current = int(ctl.input_value())
-                ctl.select_option(str((current + 1) % n_values))
+                # by index: a string would match an option's label too ("1" is the label of
+                # option 0 in a dilation dropdown 1 / 2 / 1,2,4), and select the wrong one
+                ctl.select_option(index=(current + 1) % n_values)
             else:
                 ctl.focus()
                 key = "ArrowLeft" if int(ctl.input_value()) == n_values - 1 else "ArrowRight"
