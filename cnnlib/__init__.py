@@ -6,7 +6,7 @@ the calculators (``conv_output_size`` …) are plain Python, ints in and ints ou
 behind the book "Convolutional networks, one interview question at a time".
 
 ``import cnnlib`` does not import torch. ``cnnlib.models`` (VGG16 and the ResNets, written in
-torch), ``cnnlib.measure`` (``torch_counts``: parameters and MACs as torch counts them) and
+torch), ``cnnlib.measure`` (``torch_counts``: parameters and MACs as torch counts them),
 ``cnnlib.bench`` (the timing protocol: ``this_run``, ``one_thread``; it times torch too) and
 ``cnnlib.toy`` (small seeded training runs: many independent MLPs trained at once) are
 imported on first access, so ``cnnlib.models.resnet50()`` and ``cnnlib.bench.this_run(...)`` work

@@ -22,10 +22,13 @@ from torch.nn import functional as F
 __all__ = ["spirals", "Ensemble", "fit", "evaluate", "losses", "layer_grad_norms", "Activation",
            "ORDERS", "NORMS", "INITS", "ACTIVATIONS"]
 
-ORDERS = ("linear-norm-act", "linear-act-norm", "norm-act-linear")
+ORDERS = ("linear-norm-act", "linear-act-norm", "norm-act-linear")   # read left to right
 NORMS = ("batch", "layer", "none")
 INITS = ("he", "xavier", "torch")
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
+# name -> (the function an Ensemble applies, the torch module ``Ensemble.member`` puts there)
+_ACTIVATIONS = {"relu": (F.relu, nn.ReLU), "tanh": (torch.tanh, nn.Tanh),
+                "sigmoid": (torch.sigmoid, nn.Sigmoid)}
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def spirals(n=384, classes=3, *, turns=1.5, noise=0.15, dim=2, seed=0):
@@ -62,7 +65,7 @@ class Activation(nn.Module):
         self.kind = kind
 
     def forward(self, x):
-        return {"relu": F.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[self.kind](x)
+        return _ACTIVATIONS[self.kind][0](x)
 
     def extra_repr(self):
         return self.kind
@@ -118,20 +121,17 @@ class Ensemble(nn.Module):
         S, W = members, width
         g = torch.Generator().manual_seed(seed)
         self.stem = self._linear(in_features, W, init, g)
-        self.stem_post = {"linear-norm-act": nn.Sequential(self._norm(), Activation(act)),
-                          "linear-act-norm": nn.Sequential(Activation(act), self._norm()),
-                          "norm-act-linear": nn.Identity()}[order]
+        # the stem's norm and activation follow the order; the pre-activation stem is bare
+        self.stem_post = nn.Sequential(*self._wrap()) if order != "norm-act-linear" \
+            else nn.Identity()
         self.block_act = Activation(act)      # after the sum of a v1 residual block
         self.layers = nn.ModuleList()
         for i in range(depth - 2):
-            lin = self._linear(W, W, init, g)
-            parts = {"linear-norm-act": [lin, self._norm(), Activation(act)],
-                     "linear-act-norm": [lin, Activation(act), self._norm()],
-                     "norm-act-linear": [self._norm(), Activation(act), lin]}[order]
-            if residual and i % 2 and order != "norm-act-linear":
-                # v1 block: the branch ends before the activation, which follows the sum
-                parts = [p for p in parts if not isinstance(p, Activation)]
-            self.layers.append(nn.Sequential(*parts))
+            # v1 block: the branch's second layer ends before the activation, which follows
+            # the sum
+            v1_branch_end = residual and i % 2 and order != "norm-act-linear"
+            self.layers.append(nn.Sequential(*self._wrap(self._linear(W, W, init, g),
+                                                         with_act=not v1_branch_end)))
         self.head_pre = nn.Sequential(self._norm(), Activation(act)) \
             if order == "norm-act-linear" else nn.Identity()
         self.head = self._linear(W, classes, init, g, he_gain=False)
@@ -161,6 +161,14 @@ class Ensemble(nn.Module):
             conv.weight.normal_(0, std, generator=g)
             conv.bias.zero_()
         return conv
+
+    def _wrap(self, lin=None, with_act=True):
+        """``lin`` with a norm and an activation around it, in ``self.order`` read left to right
+        (``lin=None``: the norm and activation alone; ``with_act=False``: no activation)."""
+        make = {"linear": lambda: [lin] if lin is not None else [],
+                "norm": lambda: [self._norm()],
+                "act": lambda: [Activation(self.act_kind)] if with_act else []}
+        return [module for part in self.order.split("-") for module in make[part]()]
 
     def _norm(self):
         C = self.members * self.width
@@ -211,8 +219,9 @@ class Ensemble(nn.Module):
             raise ValueError("Ensemble.member: only plain (residual=False) nets")
         if not 0 <= m < self.members:
             raise ValueError(f"Ensemble.member: m must be in 0..{self.members - 1}, got {m!r}")
-        act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[self.act_kind]
-        mods = []
+        act = _ACTIVATIONS[self.act_kind][1]
+        W = self.width
+        own = slice(m * W, (m + 1) * W)            # member m's channels of a norm layer
 
         def lin(conv):
             out_f, in_f = conv.out_channels // self.members, conv.in_channels // self.members
@@ -223,23 +232,19 @@ class Ensemble(nn.Module):
             return L
 
         def norm(mod):
-            W = self.width
             if isinstance(mod, nn.BatchNorm1d):
                 bn = nn.BatchNorm1d(W)
-                sl = slice(m * W, (m + 1) * W)
                 with torch.no_grad():
                     for name in ("weight", "bias", "running_mean", "running_var"):
-                        getattr(bn, name).copy_(getattr(mod, name)[sl])
+                        getattr(bn, name).copy_(getattr(mod, name)[own])
                 bn.train(mod.training)
                 return bn
             if isinstance(mod, nn.GroupNorm):
                 ln = nn.LayerNorm(W)
                 with torch.no_grad():
-                    ln.weight.copy_(mod.weight[m * W:(m + 1) * W])
-                    ln.bias.copy_(mod.bias[m * W:(m + 1) * W])
+                    ln.weight.copy_(mod.weight[own])
+                    ln.bias.copy_(mod.bias[own])
                 return ln
-            if isinstance(mod, nn.Identity):
-                return nn.Identity()
             raise ValueError(f"Ensemble.member: cannot convert {type(mod).__name__} (a module "
                              f"swapped in after construction?)")
 
@@ -256,7 +261,7 @@ class Ensemble(nn.Module):
                     out.append(norm(mod))
             return out
 
-        mods += convert(self.stem) + convert(self.stem_post)
+        mods = convert(self.stem) + convert(self.stem_post)
         for seq in self.layers:
             mods += convert(seq)
         mods += convert(self.head_pre) + convert(self.head)
