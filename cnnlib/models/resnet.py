@@ -1,106 +1,12 @@
-"""Reference architectures in plain PyTorch: VGG16 and the ResNet family.
-
-torchvision has no CPU wheel in the book's environment, so the architectures the book measures
-are defined here. They reproduce torchvision's layout module for module — the same module
-names (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer2.0.downsample.0``, ``fc``,
-``features.0``, ``classifier.6`` …), the same layer order and hence the same ``state_dict`` keys
-and shapes — and therefore torchvision's published parameter counts exactly:
-
-========== ===========
-model      parameters
-========== ===========
-vgg16      138,357,544
-resnet18    11,689,512
-resnet34    21,797,672
-resnet50    25,557,032
-resnet101   44,549,160
-resnet152   60,192,808
-========== ===========
-
-Importing this module imports torch (``import cnnlib`` alone does not). The weights are
-randomly initialised as torchvision does (Kaiming-normal convolutions); there are no pretrained
-weights and nothing is downloaded.
-
-ResNet v1 vs v1.5: He et al. (2015) put the stride-2 of a downsampling bottleneck block in its
-first 1×1 convolution ("v1", ``v1=True``); torchvision, following the Facebook/NVIDIA
-implementations, puts it in the 3×3 convolution ("v1.5", the default). Both have the same
-parameters; v1.5 costs more MACs (its first 1×1 runs at the block's input resolution) and
-has a *smaller* receptive field (its 3×3 sees the finer grid; ``cnnlib.receptive_field`` gives
-427 vs 483 pixels for ResNet-50). For BasicBlock networks (resnet18/34) the first 3×3 *is* the first convolution, so
-``v1`` changes nothing there. Chapters 6–9 and 33 use these models.
-"""
+"""The ResNet family (He et al. 2015) in torchvision's layout; v1 and v1.5 (see the package docstring)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-__all__ = ["vgg16", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-           "VGG", "ResNet", "BasicBlock", "Bottleneck"]
+__all__ = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "ResNet", "BasicBlock", "Bottleneck"]
 
 
-# ----------------------------------------------------------------------------------- VGG
-_VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-              512, 512, 512, "M"]
-
-
-class VGG(nn.Module):
-    """torchvision's ``VGG``: ``features`` → ``AdaptiveAvgPool2d((7, 7))`` → ``classifier``.
-
-    ``classifier`` is Linear(512·7·7, 4096)–ReLU–Dropout–Linear(4096, 4096)–ReLU–Dropout–
-    Linear(4096, num_classes), as in torchvision.
-    """
-
-    def __init__(self, features: nn.Module, num_classes: int = 1000, dropout: float = 0.5):
-        super().__init__()
-        self.features = features
-        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
-        # skip_init: the 120M FC weights are initialised once, below, not twice
-        # (on the current default device, so that `with torch.device("meta"):` works too)
-        linear = lambda i, o: torch.nn.utils.skip_init(  # noqa: E731
-            nn.Linear, i, o, device=torch.get_default_device())
-        self.classifier = nn.Sequential(
-            linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
-            linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
-            linear(4096, num_classes),
-        )
-        for m in self.modules():  # torchvision's initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x):
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
-
-
-def _vgg_features(cfg) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    in_channels = 3
-    for v in cfg:
-        if v == "M":
-            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
-        else:
-            layers += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-            in_channels = v
-    return nn.Sequential(*layers)
-
-
-def vgg16(num_classes: int = 1000) -> VGG:
-    """VGG16 (configuration D of Simonyan & Zisserman 2014), torchvision layout, no BN.
-
-    13 conv layers 3×3/s1/p1 with ReLU, five 2×2/s2 max-pools (``features.4, 9, 16, 23, 30``),
-    then the classifier. 138,357,544 parameters for ``num_classes=1000``. Chapters 1, 2, 9, 33.
-    """
-    return VGG(_vgg_features(_VGG16_CFG), num_classes=num_classes)
-
-
-# -------------------------------------------------------------------------------- ResNet
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
 
