@@ -22,7 +22,8 @@ from ._counts import conv2d_multiplications
 from ._deform import deform_conv2d
 from ._im2col import col2im, fold, im2col, unfold
 from ._interpolate import interpolate
-from ._norm import batch_norm, fuse_conv_bn
+from ._norm import (batch_norm, fuse_conv_bn, group_norm, instance_norm, layer_norm,
+                    local_response_norm)
 from ._pad import pad
 from ._pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, lp_pool2d,
                     max_pool2d, max_unpool2d)
@@ -41,7 +42,8 @@ __all__ = [
     "max_pool2d", "avg_pool2d", "lp_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
     "max_unpool2d", "interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
     # normalisation
-    "batch_norm", "fuse_conv_bn",
+    "batch_norm", "fuse_conv_bn", "layer_norm", "group_norm", "instance_norm",
+    "local_response_norm",
     # calculators
     "conv_output_size", "conv_transpose_output_size", "pool_output_size", "conv_params",
     "conv_macs", "separable_params", "separable_macs", "separable_cost_ratio",

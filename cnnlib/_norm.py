@@ -1,12 +1,14 @@
-"""Batch normalisation (inference form) and conv–BN fusion.
+"""Normalisation layers: batch norm and conv–BN fusion; layer, group, instance and local response norm.
 
-Explained in chapter 12 (role of BN), chapter 13 (where BN goes) and chapter 25 (conv–BN fusion).
-Both are per-channel affine maps, so plain vectorised NumPy is as fast as a numba kernel here.
+Explained in chapter 12 (role of BN), chapter 13 (where BN goes), chapter 25 (conv–BN fusion) and
+the normalisation chapter (layer, group, instance norm, LRN). All are reductions plus
+element-wise maps, so plain vectorised NumPy is as fast as a numba kernel here.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ._checks import is_int
 from ._validation import as_array
 
 
@@ -112,3 +114,196 @@ def fuse_conv_bn(conv_weight, conv_bias, bn_mean, bn_var, bn_weight, bn_bias, ep
     fused_b = (b - mean) * scale + beta
     return fused_w.astype(w.dtype), fused_b.astype(w.dtype)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-sample normalisations (LayerNorm, GroupNorm, InstanceNorm) and AlexNet's LRN.
+# Explained in the normalisation chapter ("Normalisation beyond BN"), book/w05_normalisation.
+# ---------------------------------------------------------------------------------------------
+
+def _check_eps(eps):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps < 0:
+        raise ValueError(f"eps={eps!r} must be a non-negative number")
+
+
+def _standardise(x: np.ndarray, axes: tuple, eps) -> np.ndarray:
+    """(x - mean) / sqrt(var + eps) over ``axes``, biased variance, in x's dtype."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred / np.sqrt(var + x.dtype.type(eps))
+
+
+def _affine(y: np.ndarray, weight, bias, shape: tuple, bshape: tuple) -> np.ndarray:
+    """y * weight + bias, both optional, of ``shape``, broadcast as ``bshape``."""
+    def param(v, name):
+        arr = as_array(v, name)
+        if arr.dtype != y.dtype:
+            raise TypeError(f"{name} has dtype {arr.dtype} but input has dtype {y.dtype}; "
+                            f"they must match")
+        if arr.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {tuple(arr.shape)}")
+        return arr.reshape(bshape)
+    if weight is not None:
+        y = y * param(weight, "weight")
+    if bias is not None:
+        y = y + param(bias, "bias")
+    return y
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    r"""Layer normalisation over the trailing dims, like ``torch.nn.functional.layer_norm``.
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}}\,\gamma + \beta
+
+    with the mean and biased variance taken, separately for every leading index, over the last
+    ``len(normalized_shape)`` dims, whose sizes must equal ``normalized_shape``.
+
+    Parameters
+    ----------
+    input : ndarray, shape (*, *normalized_shape)
+    normalized_shape : int or sequence of ints
+        For an ``(N, C, H, W)`` feature map, ``(C, H, W)`` is Ba et al.'s layer norm (GroupNorm
+        with one group); ``C`` on a channels-last ``(N, H, W, C)`` map is the per-position
+        LayerNorm of transformers and ConvNeXt.
+    weight, bias : ndarray of shape ``normalized_shape``, optional
+        Element-wise :math:`\gamma` and :math:`\beta`.
+    eps : float
+    """
+    x = as_array(input, "input")
+    if is_int(normalized_shape):
+        shape = (int(normalized_shape),)
+    elif isinstance(normalized_shape, (tuple, list)) and all(is_int(s) for s in normalized_shape):
+        shape = tuple(int(s) for s in normalized_shape)
+    else:
+        raise TypeError(f"normalized_shape={normalized_shape!r} must be an int or a sequence "
+                        f"of ints")
+    if len(shape) == 0 or len(shape) > x.ndim or tuple(x.shape[x.ndim - len(shape):]) != shape:
+        raise ValueError(f"normalized_shape={normalized_shape!r} does not match the last dims "
+                         f"of input shape {tuple(x.shape)}")
+    _check_eps(eps)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    y = _standardise(x, axes, eps)
+    return _affine(y, weight, bias, shape, shape)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    r"""Group normalisation, like ``torch.nn.functional.group_norm``.
+
+    The ``C`` channels of each sample are cut into ``num_groups`` consecutive groups; each group
+    is standardised with its own mean and biased variance over its ``C/G`` channels and all
+    positions; then a per-channel :math:`\gamma`, :math:`\beta`. ``num_groups=1`` is layer norm
+    over ``(C, *)``, ``num_groups=C`` is instance norm.
+
+    Parameters
+    ----------
+    input : ndarray, shape (N, C, *)
+    num_groups : int
+        Must divide ``C``.
+    weight, bias : ndarray, shape (C,), optional
+    eps : float
+    """
+    x = as_array(input, "input")
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: input must be at least 2-D (N, C, ...), "
+                         f"got shape {tuple(x.shape)}")
+    if not is_int(num_groups):
+        raise TypeError(f"num_groups={num_groups!r} must be an int")
+    n, c = x.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise ValueError(f"num_groups={num_groups!r} must be positive and divide the "
+                         f"{c} channels of input")
+    _check_eps(eps)
+    if n * (c // num_groups) * (x[0, 0].size if x.ndim > 2 else 1) == 1:
+        # torch's own check (F.group_norm → _verify_batch_size): a batch of one sample whose
+        # groups hold a single value each
+        raise ValueError(f"group_norm: expected more than 1 value per group, "
+                         f"got input shape {tuple(x.shape)} with num_groups={num_groups}")
+    g = x.reshape(n, int(num_groups), -1)                   # (N, G, C/G · positions)
+    y = _standardise(g, (2,), eps).reshape(x.shape)
+    return _affine(y, weight, bias, (c,), (1, c) + (1,) * (x.ndim - 2))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    r"""Instance normalisation, like ``torch.nn.functional.instance_norm``.
+
+    Each (sample, channel) plane is standardised over its own positions (biased variance), then
+    a per-channel :math:`\gamma`, :math:`\beta`. With ``use_input_stats=False`` the given
+    running statistics are used instead (BN's inference form, per channel). With
+    ``use_input_stats=True`` and running statistics given, they are updated in place, as torch
+    does: by ``momentum`` toward the batch average of the per-instance means and *unbiased*
+    variances.
+
+    Parameters
+    ----------
+    input : ndarray, shape (N, C, *), at least one spatial dim
+    running_mean, running_var : ndarray, shape (C,), optional
+    weight, bias : ndarray, shape (C,), optional
+    use_input_stats : bool
+    momentum, eps : float
+    """
+    x = as_array(input, "input")
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: input must be at least 3-D (N, C, *spatial), "
+                         f"got shape {tuple(x.shape)}")
+    _check_eps(eps)
+    n, c = x.shape[:2]
+    count = x[0, 0].size
+    bshape = (1, c) + (1,) * (x.ndim - 2)
+    mean = None if running_mean is None else _channel_vector(running_mean, "running_mean", c, x.dtype)
+    var = None if running_var is None else _channel_vector(running_var, "running_var", c, x.dtype)
+    if not use_input_stats:
+        if mean is None or var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
+                             "running_var")
+        y = (x - mean.reshape(bshape)) / np.sqrt(var.reshape(bshape) + x.dtype.type(eps))
+        return _affine(y, weight, bias, (c,), bshape)
+    if count <= 1:
+        raise ValueError(f"instance_norm: needs more than 1 spatial element per channel, "
+                         f"got input shape {tuple(x.shape)}")
+    axes = tuple(range(2, x.ndim))
+    if isinstance(running_mean, np.ndarray):
+        running_mean *= 1 - momentum
+        running_mean += momentum * x.mean(axis=axes).mean(axis=0)
+    if isinstance(running_var, np.ndarray):
+        running_var *= 1 - momentum
+        running_var += momentum * x.var(axis=axes, ddof=1).mean(axis=0)
+    return _affine(_standardise(x, axes, eps), weight, bias, (c,), bshape)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    r"""Local response normalisation across channels, like ``torch.nn.functional.local_response_norm``.
+
+    .. math:: b_c = a_c \Big/ \Big(k + \frac{\alpha}{n} \sum_{c'} a_{c'}^2\Big)^{\beta}
+
+    with :math:`n` = ``size`` and the sum over channels ``c - size//2 … c + (size-1)//2`` that
+    exist (missing ones count as zero, but the divisor stays :math:`n`). Note the
+    :math:`\alpha/n`: Krizhevsky et al.'s formula has :math:`\alpha` without the division, so
+    their :math:`\alpha = 10^{-4}`, :math:`n = 5` is ``alpha=5e-4`` here.
+
+    Parameters
+    ----------
+    input : ndarray, shape (N, C, *)
+        At least 3-D, as torch requires.
+    size : int
+        Number of neighbouring channels summed (AlexNet: 5).
+    alpha, beta, k : float
+        AlexNet: :math:`\alpha = 10^{-4}` (its own convention), :math:`\beta = 0.75`, :math:`k = 2`.
+    """
+    x = as_array(input, "input")
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: input must be at least 3-D (N, C, *), "
+                         f"got shape {tuple(x.shape)}")
+    if not is_int(size):
+        raise TypeError(f"size={size!r} must be an int")
+    if size <= 0:
+        raise ValueError(f"size={size!r} must be positive")
+    c = x.shape[1]
+    sq = x * x
+    pad = [(0, 0)] * x.ndim
+    pad[1] = (size // 2 + 1, (size - 1) // 2)               # one extra zero in front for the cumsum
+    csum = np.cumsum(np.pad(sq, pad), axis=1)
+    window = csum[:, size:size + c] - csum[:, :c]           # sum of the `size` channels per c
+    div = (x.dtype.type(k) + x.dtype.type(alpha) / size * window) ** x.dtype.type(beta)
+    return x / div
