@@ -1,4 +1,5 @@
-"""Torch's own counts of a module: parameters, MACs, FLOPs and output shape.
+"""Torch's own counts of a module: parameters, MACs, FLOPs and output shape; and the tensors
+autograd saves for the backward pass.
 
 The book's calculators (``cnnlib.conv_params``, ``cnnlib.conv_macs``, ``cnnlib.summary`` …)
 are checked against torch itself; :func:`torch_counts` is that independent oracle, in one
@@ -17,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ._checks import is_int
 
-__all__ = ["TorchCounts", "torch_counts"]
+__all__ = ["TorchCounts", "torch_counts", "SavedTensor", "saved_for_backward"]
 
 
 class TorchCounts(NamedTuple):
@@ -100,3 +101,76 @@ def torch_counts(module, input_size) -> TorchCounts:
     flops = counter.get_total_flops()
     params = sum(p.numel() for p in module.parameters())
     return TorchCounts(params, flops // 2, flops, tuple(y.shape))
+
+
+class SavedTensor(NamedTuple):
+    """One storage that autograd keeps for the backward pass (see :func:`saved_for_backward`)."""
+
+    shape: tuple
+    """Shape of the first tensor saved on this storage, as a tuple of ints."""
+    dtype: torch.dtype
+    """Its dtype (max-pooling's indices are ``torch.int64``)."""
+    nbytes: int
+    """Bytes of the whole storage: what stays allocated until the backward pass."""
+
+
+def saved_for_backward(fn, *inputs) -> list[SavedTensor]:
+    """The tensors autograd saves for the backward pass of one call ``fn(*inputs)``.
+
+    Every tensor that autograd packs during the call is seen through
+    ``torch.autograd.graph.saved_tensors_hooks``; tensors that share a storage (a ReLU's
+    output that the next max-pool saves as its input, views, a concatenation's parts) are
+    counted once, with the bytes of the whole storage. When ``fn`` is a ``torch.nn.Module``,
+    its own parameters and buffers are left out: they are the model's memory, not the
+    activations'. The inputs count when a layer saves them (a convolution keeps its input for
+    its weight gradient).
+
+    Nothing is saved unless autograd records the call: grad mode on, and a parameter or an
+    input that requires grad. Modules run in the mode they are in (``module.train()`` makes
+    BatchNorm save its batch statistics).
+
+    Parameters
+    ----------
+    fn : torch.nn.Module or callable
+    *inputs : the arguments of the call.
+
+    Returns
+    -------
+    list of SavedTensor
+        ``(shape, dtype, nbytes)`` per storage, in the order autograd first saved it; the
+        activation memory of training is ``sum(t.nbytes for t in result)``.
+
+    Notes
+    -----
+    Storages are told apart by their address, so the tensors must be real: on the ``meta``
+    device every storage sits at address 0, and this function raises ``ValueError``. The call's
+    output (and with it every saved tensor) is kept alive until the count is done, so no
+    address is reused during it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from cnnlib.measure import saved_for_backward
+    >>> block = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU())
+    >>> [(t.shape, t.nbytes) for t in saved_for_backward(block, torch.zeros(1, 3, 8, 8))]
+    [((1, 3, 8, 8), 768), ((1, 8, 8, 8), 2048)]
+    """
+    own = set()
+    if isinstance(fn, torch.nn.Module):
+        own = {t.untyped_storage().data_ptr() for t in (*fn.parameters(), *fn.buffers())}
+    kept: dict[int, SavedTensor] = {}
+
+    def pack(t):
+        if t.device.type == "meta":
+            raise ValueError("saved_for_backward needs real tensors: on the meta device every "
+                             "storage is at address 0, so storages cannot be told apart")
+        storage = t.untyped_storage()
+        address = storage.data_ptr()
+        if address not in own and address not in kept:
+            kept[address] = SavedTensor(tuple(t.shape), t.dtype, storage.nbytes())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        output = fn(*inputs)
+    del output                # kept alive until here: every saved storage stayed allocated
+    return list(kept.values())

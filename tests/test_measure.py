@@ -99,3 +99,85 @@ def test_measure_is_imported_on_first_access():
             "assert c.params == 1792 and c.output_shape == (1, 64, 222, 222)\n"
             "assert cnnlib.measure is sys.modules['cnnlib.measure']\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ saved_for_backward
+from cnnlib.measure import SavedTensor, saved_for_backward  # noqa: E402
+
+
+def _saved_by_graph(output, exclude):
+    """Independent count: walk the autograd graph from ``output`` and read every tensor
+    attribute ``_saved_*`` of its nodes (and their lists of saved tensors), one per storage."""
+    seen_nodes, storages, stack = set(), {}, [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen_nodes:
+            continue
+        seen_nodes.add(node)
+        for name in dir(node):
+            if not name.startswith("_saved_"):
+                continue
+            try:
+                value = getattr(node, name)
+            except RuntimeError:         # saved tensor already freed / not applicable
+                continue
+            for t in value if isinstance(value, (tuple, list)) else [value]:
+                if isinstance(t, torch.Tensor):
+                    s = t.untyped_storage()
+                    if s.data_ptr() not in exclude:
+                        storages[s.data_ptr()] = s.nbytes()
+        stack.extend(fn for fn, _ in node.next_functions)
+    return storages
+
+
+@pytest.mark.parametrize("name", ["resnet18", "squeezenet1_1", "shufflenet_v2_x1_0"])
+def test_saved_for_backward_equals_the_graphs_saved_tensors(name):
+    torch.manual_seed(0)
+    model = getattr(models, name)(num_classes=10).train()
+    x = torch.randn(2, 3, 64, 64)
+    got = saved_for_backward(model, x)
+    own = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+    y = model(x)
+    expected = _saved_by_graph(y, own)
+    assert sum(t.nbytes for t in got) == sum(expected.values())
+    assert len(got) == len(expected)
+
+
+def test_saved_for_backward_counts_a_shared_storage_once():
+    block = nn.Sequential(nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    saved = saved_for_backward(block, torch.randn(1, 4, 8, 8))
+    # the conv's input; the ReLU output (saved by ReLU and again by the pool); the pool's indices
+    assert [(t.shape, t.dtype) for t in saved] == [
+        ((1, 4, 8, 8), torch.float32), ((1, 6, 8, 8), torch.float32), ((1, 6, 4, 4), torch.int64)]
+    assert [t.nbytes for t in saved] == [4 * 256, 4 * 384, 8 * 96]
+    assert all(isinstance(t, SavedTensor) for t in saved)
+
+
+def test_saved_for_backward_leaves_out_parameters_not_inputs():
+    lin = nn.Linear(5, 3)
+    x = torch.randn(2, 5)
+    saved = saved_for_backward(lin, x)
+    assert [t.shape for t in saved] == [(2, 5)]          # the input, for the weight gradient
+    # as a plain function the weight is a tensor like any other: saved (for x's gradient)
+    # when x requires grad, and only then
+    w = torch.randn(3, 5, requires_grad=True)
+    assert {t.shape for t in saved_for_backward(lambda a: a @ w.t(), x)} == {(2, 5)}
+    x.requires_grad_()
+    saved = saved_for_backward(lambda a: a @ w.t(), x)
+    assert {t.shape for t in saved} == {(2, 5), (5, 3)}           # w saved as its view w.t()
+    assert sum(t.nbytes for t in saved) == 4 * (10 + 15)
+
+
+def test_saved_for_backward_records_nothing_without_autograd():
+    conv = nn.Conv2d(2, 2, 3)
+    with torch.no_grad():
+        assert saved_for_backward(conv, torch.randn(1, 2, 5, 5)) == []
+    conv.requires_grad_(False)
+    assert saved_for_backward(conv, torch.randn(1, 2, 5, 5)) == []
+
+
+def test_saved_for_backward_refuses_the_meta_device():
+    with torch.device("meta"):
+        conv = nn.Conv2d(2, 2, 3)
+    with pytest.raises(ValueError, match="meta"):
+        saved_for_backward(conv, torch.empty(1, 2, 5, 5, device="meta"))
