@@ -75,6 +75,9 @@ def blas_info() -> str:
     libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     if not libs:
         return "no BLAS found by threadpoolctl"
+    # Other libraries load their own BLAS too (numba links SciPy's when SciPy is installed): report
+    # the one inside NumPy's wheel, which is the one cnnlib's GEMMs call, when it can be told apart.
+    libs = [i for i in libs if "numpy" in i.get("filepath", "")] or libs
     return "; ".join(f"{i['internal_api']} {i.get('version') or '?'}, kernels "
                      f"{i.get('architecture') or '?'}, {i['num_threads']} thread(s)" for i in libs)
 

@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from cnnlib import bench
 
 
@@ -177,3 +179,18 @@ def test_cnnlib_bench_loads_on_first_access_after_a_plain_import():
             "f = cnnlib.bench.this_run; assert 'torch' not in sys.modules; print(f.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "this_run"
+
+
+def test_blas_info_reports_numpys_blas_when_another_is_loaded():
+    """numba links SciPy's BLAS when SciPy is installed, so two OpenBLAS builds can be loaded at
+    once; blas_info names the one in NumPy's wheel (the one cnnlib's GEMMs call)."""
+    from threadpoolctl import threadpool_info
+    pytest.importorskip("scipy.linalg")          # loads SciPy's own BLAS next to NumPy's
+    from cnnlib.bench import blas_info
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    ours = [i for i in blas if "numpy" in i.get("filepath", "")]
+    if len(blas) < 2 or len(ours) != 1:
+        pytest.skip("needs NumPy's BLAS and one other loaded")
+    info = blas_info()
+    assert info.count("thread(s)") == 1
+    assert info.startswith(f"{ours[0]['internal_api']} {ours[0].get('version') or '?'},")
