@@ -12,13 +12,22 @@ from ._checks import is_int
 from ._validation import as_array
 
 
-def _channel_vector(v, name: str, c: int, dtype) -> np.ndarray:
+def _channel_vector(v, name: str, c, dtype) -> np.ndarray:
+    """``v`` as an array of ``dtype`` and shape ``(c,)`` (or ``c`` itself when it is a shape
+    tuple), else a TypeError/ValueError naming the argument."""
+    shape = tuple(c) if isinstance(c, tuple) else (c,)
     arr = as_array(v, name)
     if arr.dtype != dtype:
         raise TypeError(f"{name} has dtype {arr.dtype} but input has dtype {dtype}; they must match")
-    if arr.shape != (c,):
-        raise ValueError(f"{name} must have shape ({c},), got {tuple(arr.shape)}")
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(arr.shape)}")
     return arr
+
+
+def _momentum_update_(running: np.ndarray, value, momentum) -> None:
+    """torch's running-statistic update, in place: running ← (1 − momentum)·running + momentum·value."""
+    running *= 1 - momentum
+    running += momentum * value
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, eps=1e-5, *,
@@ -67,11 +76,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, eps=1e-
         batch_mean = x.mean(axis=axes)
         batch_var = x.var(axis=axes)
         if isinstance(running_mean, np.ndarray):
-            running_mean *= 1 - momentum
-            running_mean += momentum * batch_mean
+            _momentum_update_(running_mean, batch_mean, momentum)
         if isinstance(running_var, np.ndarray):
-            running_var *= 1 - momentum
-            running_var += momentum * batch_var * count / (count - 1)
+            _momentum_update_(running_var, batch_var * count / (count - 1), momentum)
         mean, var = batch_mean, batch_var
     scale = (gamma / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     shift = (beta - mean * scale).astype(x.dtype)
@@ -136,18 +143,10 @@ def _standardise(x: np.ndarray, axes: tuple, eps) -> np.ndarray:
 
 def _affine(y: np.ndarray, weight, bias, shape: tuple, bshape: tuple) -> np.ndarray:
     """y * weight + bias, both optional, of ``shape``, broadcast as ``bshape``."""
-    def param(v, name):
-        arr = as_array(v, name)
-        if arr.dtype != y.dtype:
-            raise TypeError(f"{name} has dtype {arr.dtype} but input has dtype {y.dtype}; "
-                            f"they must match")
-        if arr.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {tuple(arr.shape)}")
-        return arr.reshape(bshape)
     if weight is not None:
-        y = y * param(weight, "weight")
+        y = y * _channel_vector(weight, "weight", shape, y.dtype).reshape(bshape)
     if bias is not None:
-        y = y + param(bias, "bias")
+        y = y + _channel_vector(bias, "bias", shape, y.dtype).reshape(bshape)
     return y
 
 
@@ -264,11 +263,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                          f"got input shape {tuple(x.shape)}")
     axes = tuple(range(2, x.ndim))
     if isinstance(running_mean, np.ndarray):
-        running_mean *= 1 - momentum
-        running_mean += momentum * x.mean(axis=axes).mean(axis=0)
+        _momentum_update_(running_mean, x.mean(axis=axes).mean(axis=0), momentum)
     if isinstance(running_var, np.ndarray):
-        running_var *= 1 - momentum
-        running_var += momentum * x.var(axis=axes, ddof=1).mean(axis=0)
+        _momentum_update_(running_var, x.var(axis=axes, ddof=1).mean(axis=0), momentum)
     return _affine(_standardise(x, axes, eps), weight, bias, (c,), bshape)
 
 
