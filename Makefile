@@ -51,12 +51,16 @@ test: test-lib test-book test-site
 test-lib: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests -n 2 -q --ignore=tests/browser
 
+# Every notebook re-executed by nbval, in the build's environment (MPLBACKEND unset: the inline
+# backend's figures). book/conftest.py stores each notebook that passed in the build's execution
+# cache, so the site build that follows in `make test` does not execute it a second time.
 test-book: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadscope -q book
+	env -u MPLBACKEND $(BIN)/python -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadscope -q book
 
-# The built website in headless Debian Chromium (driven by Playwright's Python driver).
+# The built website in headless Debian Chromium (driven by Playwright's Python driver), two pages
+# at a time.
 test-site: $(STAMP) chromium $(SITE)
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -q
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -n 2 -q
 
 # Debian's Chromium (Playwright's own browser download is not used), and a small CJK font so the
 # screenshots show the chapters' Chinese terms instead of boxes. Installed when missing and running

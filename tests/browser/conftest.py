@@ -2,6 +2,7 @@
 and `visit(viewport)`, a page opened in a fresh context that only reaches 127.0.0.1."""
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
 import os
@@ -15,8 +16,13 @@ from _site import CHROMIUM, CHROMIUM_ARGS, DESKTOP, HTML, ROOT, Visit
 
 @pytest.fixture(scope="session")
 def site():
-    """_build/html, (re)built by `make site` if missing or stale."""
-    subprocess.run(["make", "--no-print-directory", "site"], cwd=ROOT, check=True)
+    """_build/html, (re)built by `make site` if missing or stale. Under pytest-xdist (`make
+    test-site` runs two workers) the first worker builds while the other waits for the lock, then
+    finds the site up to date."""
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with open(ROOT / "_build" / ".site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["make", "--no-print-directory", "site"], cwd=ROOT, check=True)
     assert (HTML / "index.html").is_file()
     return HTML
 
