@@ -15,6 +15,7 @@ page is ``book/back/drill.ipynb``; the live widget is :func:`cnnlib.widgets.dril
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -231,11 +232,26 @@ def fmt(n) -> str:
     return f"{n:,}"
 
 
+def _precision3(x) -> str:
+    """``x`` to 3 significant digits as JavaScript's ``x.toPrecision(3)`` writes it for
+    1e-6 ≤ x < 1000: the exact binary value rounded, ties away from zero (Python's format
+    rounds ties to even: 12.25 → '12.2', JavaScript '12.3'), trailing zeros kept."""
+    d = Decimal(x)
+    q = d.quantize(Decimal(1).scaleb(d.adjusted() - 2), rounding=ROUND_HALF_UP)
+    return format(q, "f")
+
+
+def _sig3(x) -> str:
+    """``x`` to 3 significant digits, trailing zeros dropped: ``69.2224`` → ``'69.2'`` (the
+    JavaScript port's ``String(Number(x.toPrecision(3)))``)."""
+    return f"{float(_precision3(x)):g}"
+
+
 def _approx(n) -> str:
     """A large count in words an interview uses: ``86,704,128`` → ``'86.7 M'``."""
     for div, unit in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
         if n >= div:
-            return f"{n / div:.3g} {unit}"
+            return f"{_sig3(n / div)} {unit}"
     return str(n)
 
 
@@ -346,8 +362,8 @@ def _ratio_text(a, answer):
             "Separable MACs ÷ standard MACs? (a fraction, or 3 significant digits)")
     work = ["ratio = HW·C_in·(k·k + C_out) / (HW·C_in·C_out·k·k) = 1/C_out + 1/k²",
             f"      = 1/{c_out} + 1/{k * k} = {answer.numerator}/{answer.denominator}"
-            f" ≈ {float(answer):#.3g}",
-            f"(not 1/k² = {1 / (k * k):#.3g}: that forgets the pointwise part)"]
+            f" ≈ {_precision3(answer.numerator / answer.denominator)}",
+            f"(not 1/k² = {_precision3(1 / (k * k))}: that forgets the pointwise part)"]
     return text, "\n".join(work)
 
 
@@ -356,12 +372,15 @@ def _memory_text(a, answer):
                                a["in_size"], a["stride"], a["padding"])
     b, dt = a["batch"], a["dtype"]
     h = _layer_out(a)
-    text = (f"Conv2d({c_in}, {c_out}, {k}, stride={s}, padding={p}) runs on a {dt} batch of "
-            f"shape {b}×{c_in}×{n}×{n}. How many bytes does its output take?")
+    article = "an" if dt.startswith("int") else "a"
+    text = (f"Conv2d({c_in}, {c_out}, {k}, stride={s}, padding={p}) runs on {article} {dt} "
+            f"batch of shape {b}×{c_in}×{n}×{n}. How many bytes does its output take?")
     work = [f"H_out = ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1 = {h}",
             "bytes = N · C_out · H_out · W_out · (bytes per element)",
             f"      = {b} · {c_out} · {h}·{h} · {DTYPE_BYTES[dt]}   ({dt})",
-            f"      = {fmt(answer)}  ≈ {answer / 1e6:.3g} MB = {answer / 2**20:.3g} MiB"]
+            f"      = {fmt(answer)}"]
+    if answer >= 10**5:
+        work[-1] += f"  ≈ {_sig3(answer / 1e6)} MB = {_sig3(answer / 2**20)} MiB"
     return text, "\n".join(work)
 
 
