@@ -660,7 +660,12 @@
       verdict.textContent = ok ? "✓ Right: " + answerText(state.problem) + "."
         : "✗ Wrong" + (readable ? "" : " (could not read “" + input.value + "” as a number)") +
           ": the answer is " + answerText(state.problem) + ". The working:";
-      working.textContent = state.problem.working;
+      working.textContent = "";
+      state.problem.working.split("\n").forEach(function (line, i) {
+        // one block per line: a line too long for a phone wraps under a hanging indent
+        if (i) working.appendChild(document.createTextNode("\n"));
+        working.appendChild(el("span", {"class": "cnn-drill-line"}, line));
+      });
       working.hidden = false;
       showScore();
     });

@@ -238,7 +238,7 @@ def test_the_drill_on_a_phone(visit):
     page = v.open(f"{PAGE}?seed=9")
     page.wait_for_function("() => window.cnnDrill && window.cnnDrill.current")
     page.locator("#cnn-drill").scroll_into_view_if_needed()
-    shot(page, "phone-drill")
+    shot(page, "phone-drill-start")
     answer = page.locator("#cnn-drill-answer")
     assert answer.get_attribute("inputmode") == "decimal"
     assert page.locator(".cnn-drill-verdict").get_attribute("aria-live") == "polite"
