@@ -8,7 +8,8 @@ behind the book "Convolutional networks, one interview question at a time".
 ``import cnnlib`` does not import torch. ``cnnlib.models`` (VGG16 and the ResNets, written in
 torch), ``cnnlib.measure`` (``torch_counts``: parameters and MACs as torch counts them),
 ``cnnlib.bench`` (the timing protocol: ``this_run``, ``one_thread``; it times torch too) and
-``cnnlib.toy`` (small seeded training runs: many independent MLPs trained at once) are
+``cnnlib.toy`` (small seeded training runs: many independent MLPs trained at once) and
+``cnnlib.drill`` (the interview drill: generated problems with worked solutions) are
 imported on first access, so ``cnnlib.models.resnet50()`` and ``cnnlib.bench.this_run(...)`` work
 after a plain ``import cnnlib``.
 """
@@ -52,7 +53,7 @@ __all__ = [
 
 # Submodules that import torch: loaded on first attribute access (PEP 562), not by
 # ``import cnnlib``. (Not in ``__all__``: ``from cnnlib import *`` must not import torch.)
-_LAZY_SUBMODULES = ("models", "measure", "bench", "toy")
+_LAZY_SUBMODULES = ("models", "measure", "bench", "toy", "drill")
 
 
 def __getattr__(name):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._explorable import initial_values, knobs_from
 
-__all__ = ["demo", "controls"]
+__all__ = ["demo", "controls", "drill"]
 
 
 def controls(draw, **knobs):
@@ -79,3 +79,77 @@ def demo(draw, figsize=(6.4, 3.6), **knobs):
         plt.show()
 
     return ipywidgets.interactive(redraw, **controls(draw, **knobs))
+
+
+def drill(kind=None, seed=None):
+    """The interview drill, live: a kind dropdown, "New problem", an answer box, "Check", and the
+    verdict with the worked solution (:mod:`cnnlib.drill`; the static site runs its JavaScript
+    port, ``book/_static/drill.js``).
+
+    Parameters
+    ----------
+    kind : str or None
+        The kind shown first (a key of :data:`cnnlib.drill.KINDS`); ``None``: any kind.
+    seed : int or None
+        Seed of the problem sequence (``None``: fresh entropy).
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import html
+
+    import ipywidgets
+    import numpy as np
+
+    from . import drill as _drill
+
+    if kind is not None and kind not in _drill.KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {list(_drill.KINDS)}")
+    rng = _drill._rng(seed)
+    kinds = ipywidgets.Dropdown(options=[("Any kind (mixed)", None)]
+                                + [(label, k) for k, label in _drill.KINDS.items()],
+                                value=kind, description="Kind")
+    new = ipywidgets.Button(description="New problem")
+    question = ipywidgets.HTML()
+    answer = ipywidgets.Text(placeholder="e.g. 1,024 or 86.7M or 0.127", description="Answer",
+                             continuous_update=False)   # Enter (or leaving the box) checks
+    check = ipywidgets.Button(description="Check", button_style="primary")
+    verdict = ipywidgets.HTML()
+    score = ipywidgets.HTML()
+    state = {"problem": None, "answered": False, "right": 0, "done": 0}
+
+    def show_score():
+        score.value = f"Score: {state['right']} right of {state['done']} answered"
+
+    def new_problem(_=None):
+        state["problem"] = _drill.generate(kinds.value, rng)
+        state["answered"] = False
+        unit = state["problem"].unit
+        question.value = (f"<p>{html.escape(state['problem'].text)}</p>"
+                          + (f"<p><em>Answer in {unit}.</em></p>" if unit else ""))
+        answer.value = ""
+        verdict.value = ""
+
+    def on_check(_=None):
+        p = state["problem"]
+        ok = _drill.check(p, answer.value)
+        if not state["answered"]:
+            state["done"] += 1
+            state["right"] += ok
+            state["answered"] = True
+        shown = (f"{p.answer.numerator}/{p.answer.denominator} ≈ {float(p.answer):#.3g}"
+                 if not isinstance(p.answer, (int, np.integer)) else f"{p.answer:,} {p.unit}")
+        head = "✓ Right" if ok else f"✗ Wrong: the answer is {shown}"
+        verdict.value = (f"<p><b>{html.escape(head)}</b></p>"
+                         f"<pre>{html.escape(p.working)}</pre>")
+        show_score()
+
+    new.on_click(new_problem)
+    check.on_click(on_check)
+    answer.observe(lambda change: change["new"].strip() and on_check(), names="value")
+    kinds.observe(new_problem, names="value")
+    new_problem()
+    show_score()
+    return ipywidgets.VBox([ipywidgets.HBox([kinds, new]), question,
+                            ipywidgets.HBox([answer, check]), verdict, score])
