@@ -199,6 +199,7 @@ class Printed:
 
 def print_page(browser, base: str, name: str, out_dir: Path) -> Printed:
     """Print ``<name>.html`` to ``out_dir/<n>.pdf``; return what happened."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from pypdf import PdfReader
 
     t0 = time.time()
@@ -207,13 +208,20 @@ def print_page(browser, base: str, name: str, out_dir: Path) -> Printed:
     context.route("**/*", _local_only)
     try:
         page = context.new_page()
-        page.goto(f"{base}/{name}.html", wait_until="load")
-        page.wait_for_load_state("networkidle")
+        page.goto(f"{base}/{name}.html", wait_until="load", timeout=60000)
+        try:   # fonts and images requested late; a busy machine may never look idle for 500 ms
+            page.wait_for_load_state("networkidle", timeout=15000)
+        except PlaywrightTimeout:
+            pass
         if page.locator("article .math").count():
             page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                                    timeout=30000)
             page.evaluate("() => MathJax.startup.promise")
         broken = page.evaluate(_IMAGES)
+        # on paper, collapsed details (the other rows of a long table, dropdowns) are shown open;
+        # hidden-input cells (details.hide: bookkeeping code) stay closed
+        page.evaluate("() => document.querySelectorAll('article details:not(.hide)')"
+                      ".forEach(d => { d.open = true; })")
         page.emulate_media(media="print")
         page.evaluate("() => document.fonts.ready")
         title = page.evaluate(_TITLE)
@@ -274,33 +282,53 @@ def merge(printed: list[Printed], parts: list[Part], out: Path, meta: dict) -> d
     the document's metadata; return {name: first page index}."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
-                               NullObject, NumberObject, TextStringObject)
+                               NullObject, NumberObject)
 
     writer = PdfWriter()
     font = writer._add_object(DictionaryObject({
         NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
         NameObject("/BaseFont"): NameObject("/Helvetica")}))
-    first = {}
-    by_name = {p.name: p for p in printed}
+    first, by_name = {}, {p.name: p for p in printed}
+    owner = []        # printed page of each page of the book
+    anchors = {}      # printed page name -> {named destination: (book page index, top)}
     for p in printed:
         first[p.name] = len(writer.pages)
-        for page in PdfReader(str(p.path)).pages:
+        reader = PdfReader(str(p.path))
+        index = {pg.indirect_reference.idnum: i for i, pg in enumerate(reader.pages)}
+        anchors[p.name] = {}
+        for dname, d in reader.named_destinations.items():
+            ref = d.page
+            i = ref if isinstance(ref, int) else index.get(getattr(ref, "idnum", None))
+            if i is not None:
+                anchors[p.name][str(dname)] = (first[p.name] + i, d.top)
+        for page in reader.pages:
             writer.add_page(page)
+            owner.append(p.name)
     for i, page in enumerate(writer.pages):
         _stamp(writer, page, i + 1, font)
 
-    # links: Chromium writes every link as a URI; those to a printed page of the local site go to
-    # that page's first page; other local links (index, sources) are dropped
-    chapter_of = {}
-    for p in printed:
-        chapter_of[p.name + ".html"] = p.name
-    for page in writer.pages:
+    def goto(index, top=None):
+        return ArrayObject([writer.pages[index].indirect_reference, NameObject("/XYZ"), NullObject(),
+                            NullObject() if top is None else FloatObject(top), NumberObject(0)])
+
+    # Links. Chromium writes a link within the page as a named destination (names repeat from
+    # chapter to chapter, and the merge drops them): each becomes an explicit destination. A link
+    # to another printed page of the local site goes to that page's first page; other local links
+    # (the index, sources) are dropped; links to other hosts are kept.
+    chapter_of = {p.name + ".html": p.name for p in printed}
+    for n, page in enumerate(writer.pages):
         annots = page.get("/Annots")
         if annots is None:
             continue
         keep = ArrayObject()
         for ref in annots.get_object():
             a = ref.get_object()
+            if "/Dest" in a and not isinstance(a["/Dest"], ArrayObject):
+                target = anchors[owner[n]].get(str(a["/Dest"]))
+                if target is not None:
+                    a[NameObject("/Dest")] = goto(*target)
+                    keep.append(ref)
+                continue
             action = a.get("/A")
             uri = action.get_object().get("/URI") if action is not None else None
             if uri is None:
@@ -313,11 +341,8 @@ def merge(printed: list[Printed], parts: list[Part], out: Path, meta: dict) -> d
             target = chapter_of.get(u.path.lstrip("/"))
             if target is None:
                 continue
-            dest = writer.pages[first[target]]
-            a[NameObject("/A")] = DictionaryObject({
-                NameObject("/S"): NameObject("/GoTo"),
-                NameObject("/D"): ArrayObject([dest.indirect_reference, NameObject("/XYZ"),
-                                               NullObject(), NullObject(), NumberObject(0)])})
+            a[NameObject("/A")] = DictionaryObject({NameObject("/S"): NameObject("/GoTo"),
+                                                    NameObject("/D"): goto(first[target])})
             keep.append(ref)
         page[NameObject("/Annots")] = keep
 
@@ -371,7 +396,12 @@ def print_book(html: Path = HTML, out: Path | None = None, pages: list[str] | No
         browser = launch(pw)
         try:
             for i, name in enumerate(order, 1):
-                p = print_page(browser, base, name, tmp)
+                try:
+                    p = print_page(browser, base, name, tmp)
+                except Exception as e:   # a timeout on a busy machine: one more try
+                    log(f"[{i:2d}/{len(order)}] {name}: {type(e).__name__}: "
+                        f"{str(e).splitlines()[0]}; printing it again")
+                    p = print_page(browser, base, name, tmp)
                 printed.append(p)
                 note = f"  {len(p.overflow)} overflow" if p.overflow else ""
                 note += f"  {len(p.fitted)} formulas shrunk" if p.fitted else ""
