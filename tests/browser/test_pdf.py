@@ -94,3 +94,23 @@ def test_no_overflow_and_no_local_links(book):
             action = ref.get_object().get("/A")
             uri = str(action.get("/URI", "")) if action is not None else ""
             assert "127.0.0.1" not in uri, f"a link to the local server survived: {uri}"
+
+
+def test_overflow_check_reports_what_would_be_cut(visit):
+    """The check print_book runs on every page does see a cut line: a pre that is forced not to
+    wrap, and a wide table, at the printed column's width under print media."""
+    v = visit({"width": print_book.COLUMN_PX, "height": 1000})
+    page = v.open(f"{CHAPTER}.html")
+    page.emulate_media(media="print")
+    assert page.evaluate(print_book._CHECK, [print_book.MIN_MATH_ZOOM])["overflow"] == []
+    page.evaluate("""() => {
+        const art = document.querySelector('article.bd-article');
+        const pre = document.createElement('pre');
+        pre.setAttribute('style', 'white-space: pre !important');
+        pre.textContent = 'x = 1  # ' + 'a long comment '.repeat(20);
+        const table = document.createElement('table');
+        table.innerHTML = '<tr>' + '<td style="min-width:200px">cell</td>'.repeat(6) + '</tr>';
+        art.append(pre, table);
+    }""")
+    kinds = {o["kind"] for o in page.evaluate(print_book._CHECK, [print_book.MIN_MATH_ZOOM])["overflow"]}
+    assert {"pre", "table"} <= kinds, kinds
