@@ -21,7 +21,7 @@ SITE_SOURCES := _config.yml _toc.yml tools/local_assets.py \
 # reported again, and static files are copied again; executed notebooks come from the cache).
 JB_BUILD := env -u MPLBACKEND $(BIN)/jupyter-book build . --all -W -n --keep-going
 
-.PHONY: book site test test-lib test-book test-site chromium assets colab-cell clean
+.PHONY: book site test test-lib test-book test-site pdf chromium assets colab-cell clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ test-book: $(STAMP)
 # at a time.
 test-site: $(STAMP) chromium $(SITE)
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -n 2 -q
+
+# The whole book as one PDF, _build/pdf/cnn-interview-book.pdf (also copied into _build/html/ for
+# the site to serve): every page of _toc.yml printed to A4 by the same Chromium with the site's print
+# stylesheet (book/_static/print.css), checked for cut code and formulas, and merged with pypdf with a
+# bookmark per part and chapter (tools/print_book.py). Slow, so not part of `make test`
+# (tests/browser/test_pdf.py prints two pages).
+pdf: $(STAMP) chromium $(SITE)
+	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/print_book.py
 
 # Debian's Chromium (Playwright's own browser download is not used), and a small CJK font so the
 # screenshots show the chapters' Chinese terms instead of boxes. Installed when missing and running
