@@ -160,6 +160,11 @@ def test_book_has_no_unresolved_conflicts(book):
     assert book["conflicts"] == []
 
 
+def test_override_and_ignore_tables_have_no_stale_entries():
+    glossary.collect(ROOT)
+    assert glossary.unused_tables() == []
+
+
 def test_every_link_target_exists_in_its_notebook(book):
     for key, ms in book["terms"].items():
         m = ms[0]

@@ -57,13 +57,9 @@ three four five six seven eight
 IGNORE = {
     "单精度",            # ch31: a float32 aside
     "带权重的层",        # ch06: a gloss of "weight layers", given as 权重层 in ch08
-    "未归一化的分数",    # ch06: a gloss of "logits", not a term
     "激活函数之后",      # ch13: a position, not a term
     "干扰物",            # ch28: a word of a figure's story
-    "缩放 + 补边",       # ch30 letterbox: the Chinese of 等比缩放 + 补边 is a description
-    "深度",              # b08: the seed's word in quotes
-    "自底向上",          # b10: the seed's words for encoder/decoder
-    "自顶向下",
+    "自顶向下",          # b10: the seed's word for the decoder
     "网络容量",          # b08: quoted as the seed's phrase
     "通道数",            # ch06: a gloss of "width" in a list
 }
@@ -74,7 +70,6 @@ OVERRIDES = {
     ("ch06", "起始层"): "stem",
     ("ch13", "激活比例"): "active fraction",
     ("ch31", "隐式 GEMM"): "implicit GEMM",
-    ("ch31", "运算强度"): "arithmetic intensity",
     ("ch31", "循环卷积的回绕"): "wrap-around",
     ("ch33", "网格效应"): "gridding artefact",
     ("ch17", "网格效应"): "gridding artefact",
@@ -156,6 +151,15 @@ SYNONYMS = {
     "mixed pooling": ["组合池化"],
     "depthwise convolution": ["逐通道卷积"],
 }
+
+
+USED: set = set()        # which IGNORE / OVERRIDES entries matched (stale ones are reported)
+
+
+def unused_tables() -> list[str]:
+    """IGNORE and OVERRIDES entries that matched nothing in the last ``collect``: stale."""
+    return ([f"IGNORE {zh}" for zh in sorted(IGNORE) if ("IGNORE", zh) not in USED]
+            + [f"OVERRIDES {k}" for k in OVERRIDES if ("OVERRIDES", k) not in USED])
 
 
 # How an entry is shown where no mention spells the concept's name in full.
@@ -326,6 +330,7 @@ def mentions_in_text(text: str) -> list[tuple[str, str, str, list, str]]:
         other = [s for s in segs if not CJK.search(s)]
         chinese = re.split(r"[:：]", _strip_md(cjk[0]))[0].strip()
         if chinese in IGNORE or "seed" in chinese:
+            USED.add(("IGNORE", chinese))
             continue
         also = []
         for a, b in zip(segs, segs[1:]):
@@ -408,6 +413,7 @@ def page_mentions(root: Path, page: str) -> tuple[str, list[Mention], set[str]]:
                 for (prefix, zh), term in OVERRIDES.items():
                     if stem.startswith(prefix) and zh == chinese:
                         english = term
+                        USED.add(("OVERRIDES", (prefix, zh)))
                 found.append(Mention(english, normalise(english), chinese, page, label,
                                      section, ctx, abbr, also))
 
@@ -463,6 +469,7 @@ def page_mentions(root: Path, page: str) -> tuple[str, list[Mention], set[str]]:
 def collect(root: Path = ROOT, pages: list[str] | None = None) -> dict:
     """Every term's mentions in book order, the page titles and labels, and the conflicts."""
     pages = toc_pages(root) if pages is None else pages
+    USED.clear()
     terms: dict[str, list[Mention]] = {}
     titles, labels = {}, {}
     for page in pages:
@@ -561,6 +568,8 @@ def report(data: dict, out=None) -> None:
             print(f"    {m.english} | {m.chinese}{' | ' + m.abbr if m.abbr else ''} | {where}",
                   file=out)
     print(f"\n{len(data['terms'])} terms", file=out)
+    for u in unused_tables():
+        print(f"unused table entry (stale?): {u}", file=out)
     print(f"{len(data['conflicts'])} conflicts", file=out)
     for c in data["conflicts"]:
         print("CONFLICT " + c, file=out)
