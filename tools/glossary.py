@@ -1,10 +1,20 @@
-"""The English ↔ 中文 glossary, generated from the chapters' own first mentions.
+"""The English ↔ 中文 glossary, generated from the chapters' own mentions.
 
 Every chapter gives a key term its Chinese name once, as "term (中文)" (BOOK_SPEC.md, chapter
 template). This module reads the markdown cells of every page of ``_toc.yml`` in book order,
-finds those mentions, and keeps the **first mention** of each term: the page and the nearest
-enclosing labelled section (``(chNN-xxx)=`` above a heading), or the page itself. The glossary
-page cannot drift from the chapters because it is this list.
+finds those mentions, and keeps for each term the Chinese of its **first mention** and a link
+to the section that **explains** it (``home``):
+
+1. the page: ``HOME`` (a short table, by hand) if it lists the term; else the first page in book
+   order whose title (h1, English part) names the term — its key first, then its other names
+   (spellings, ``SAME`` entries, abbreviations) — where the title does not name a longer term
+   holding it and the page's text uses the term (``title_match``); else the first mention's page;
+2. on that page: the term's "term (中文)" mention, else its first plain mention outside the
+   skipped regions, linked at its nearest enclosing labelled section (``(chNN-xxx)=`` above a
+   heading), else the page itself.
+
+When the first mention is on another page the entry shows it too ("first used: Ch. 1"). The
+glossary page cannot drift from the chapters because it is this list.
 
 Forms recognised (look at the chapters for examples)::
 
@@ -153,13 +163,15 @@ SYNONYMS = {
 }
 
 
-USED: set = set()        # which IGNORE / OVERRIDES entries matched (stale ones are reported)
+USED: set = set()        # IGNORE / OVERRIDES / HOME entries that matched (stale ones reported)
 
 
 def unused_tables() -> list[str]:
-    """IGNORE and OVERRIDES entries that matched nothing in the last ``collect``: stale."""
+    """IGNORE, OVERRIDES and HOME entries that matched nothing in the last ``collect``: stale.
+    (``stale_homes`` checks the HOME entries that did match.)"""
     return ([f"IGNORE {zh}" for zh in sorted(IGNORE) if ("IGNORE", zh) not in USED]
-            + [f"OVERRIDES {k}" for k in OVERRIDES if ("OVERRIDES", k) not in USED])
+            + [f"OVERRIDES {k}" for k in OVERRIDES if ("OVERRIDES", k) not in USED]
+            + [f"HOME {k}" for k in HOME if ("HOME", k) not in USED])
 
 
 # How an entry is shown where no mention spells the concept's name in full.
@@ -379,12 +391,17 @@ SKIP_BOXES = ("Interview answer", "Follow-ups", "中文")
 SKIP_SECTIONS = ("Common mistakes",)
 
 
-def page_mentions(root: Path, page: str) -> tuple[str, list[Mention], set[str]]:
-    """The page's title, its mentions in order, and every label it defines."""
+def page_mentions(root: Path, page: str, paragraphs: list | None = None
+                  ) -> tuple[str, list[Mention], set[str]]:
+    """The page's title, its mentions in order, and every label it defines.
+
+    ``paragraphs``, if given, receives (text, label, section) of every paragraph and level-2+
+    heading outside the skipped regions, in order: where a term is used without its Chinese."""
     nb = json.loads((root / (page + ".ipynb")).read_text(encoding="utf-8"))
     title = page
     labels: set[str] = set()
     found: list[Mention] = []
+    paragraphs = [] if paragraphs is None else paragraphs
     stack: list[tuple[int, str | None, str]] = []   # (level, label, title)
     pending_label = None
     skip_section_level = None
@@ -408,6 +425,7 @@ def page_mentions(root: Path, page: str) -> tuple[str, list[Mention], set[str]]:
                 return
             labelled = [s for s in stack if s[1]]
             label, section = (labelled[-1][1], labelled[-1][2]) if labelled else (None, title)
+            paragraphs.append((text, label, section))
             for english, chinese, abbr, also, ctx in mentions_in_text(text):
                 stem = page.split("/")[-1]
                 for (prefix, zh), term in OVERRIDES.items():
@@ -453,6 +471,10 @@ def page_mentions(root: Path, page: str) -> tuple[str, list[Mention], set[str]]:
                     skip_section_level = None
                 if any(text.startswith(s) for s in SKIP_SECTIONS):
                     skip_section_level = level
+                if skip_section_level is None and not any(sk for _, sk in fences):
+                    labelled = [s for s in stack if s[1]]
+                    paragraphs.append((text, labelled[-1][1] if labelled else None,
+                                       labelled[-1][2] if labelled else title))
                 continue
             if not line.strip():
                 flush()
@@ -471,14 +493,17 @@ def collect(root: Path = ROOT, pages: list[str] | None = None) -> dict:
     pages = toc_pages(root) if pages is None else pages
     USED.clear()
     terms: dict[str, list[Mention]] = {}
-    titles, labels = {}, {}
+    titles, labels, paragraphs = {}, {}, {}
     for page in pages:
-        title, found, page_labels = page_mentions(root, page)
+        paragraphs[page] = []
+        title, found, page_labels = page_mentions(root, page, paragraphs[page])
         titles[page], labels[page] = title, page_labels
         for m in found:
             terms.setdefault(m.key, []).append(m)
-    return {"terms": terms, "titles": titles, "labels": labels,
-            "conflicts": conflicts(terms)}
+    data = {"terms": terms, "titles": titles, "labels": labels, "paragraphs": paragraphs,
+            "pages": pages, "conflicts": conflicts(terms)}
+    data["homes"] = {key: home(key, data) for key in terms}
+    return data
 
 
 def conflicts(terms: dict[str, list[Mention]]) -> list[str]:
@@ -497,6 +522,156 @@ def conflicts(terms: dict[str, list[Mention]]) -> list[str]:
         if len(keys) > 1:
             where = "; ".join(f"'{k}' in {terms[k][0].page.split('/')[-1]}" for k in sorted(keys))
             out.append(f"{zh} names {len(keys)} concepts: {where}")
+    return out
+
+
+# ------------------------------------------------------------------ the explaining page
+
+# The page that explains a term, where the title rule (``home``) finds none or the wrong one:
+# normalised key -> page stem (the part of the docname after "book/"). Kept small and checked
+# (``stale_homes``, ``unused_tables``; --report and the build warn, a test fails): an entry whose
+# term is gone, whose page is not in the book or does not use the term, or that the title rule
+# gives anyway is stale.
+HOME = {
+    # sizes and counts: the page of the output-size, parameter and FLOP formulas
+    "stride": "ch23_output_size_params_flops",
+    "padding": "ch23_output_size_params_flops",
+    "parameter count": "ch23_output_size_params_flops",
+    "mac": "ch23_output_size_params_flops",
+    "computational cost": "ch23_output_size_params_flops",
+    "dilation rate": "ch17_dilated_convolution",
+    "kernel": "ch14_what_is_convolution",
+    "channel": "ch14_what_is_convolution",
+    "general matrix multiply": "ch31_accelerating_convolution",
+    "shortcut connection": "ch05_residual_block",
+    "max pooling": "b01_pooling_zoo",
+    "non linearity": "b09_activation_functions",
+    "layer normalisation": "w05_normalisation",
+    "group normalisation": "w05_normalisation",
+    "squeeze and excitation": "w09_attention_and_new_convolutions",
+    "semantic segmentation": "w07_dense_prediction",
+    "pruning": "w11_compression",
+    "quantisation": "w11_compression",
+    "knowledge distillation": "w11_compression",
+}
+
+
+def words(text: str) -> list[str]:
+    """Text as normalised words (the folds of ``normalise``, applied to every word)."""
+    s = _strip_md(text).lower()
+    s = re.sub(r"[‐‑‒–—\-/]", " ", s)
+    s = re.sub(r"(?<=\w)iz(e|ed|er|es|ing|ation|ations)\b", r"is\1", s)
+    out = []
+    for w in re.findall(r"[\w×γ]+", s):
+        if w.endswith("ies") and len(w) > 4:
+            w = w[:-3] + "y"
+        elif w.endswith(("sses", "shes", "ches", "xes")):
+            w = w[:-2]
+        elif w.endswith("s") and not w.endswith(("ss", "us", "is", "as")) and len(w) > 3:
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def _find(seq: list[str], sub: list[str]) -> list[int]:
+    """Every start index of ``sub`` as a contiguous run in ``seq``."""
+    n = len(sub)
+    return [i for i in range(len(seq) - n + 1) if n and seq[i:i + n] == sub]
+
+
+def title_words(title: str) -> list[str]:
+    """A page title's English part as words: no chapter number, no parentheses (the Chinese)."""
+    t = re.sub(r"^\d+\.\s+", "", title)
+    while True:
+        u = re.sub(r"[(（][^()（）]*[)）]", " ", t)
+        if u == t:
+            break
+        t = u
+    return words(t)
+
+
+def names(key: str, data: dict) -> tuple[list[list[str]], list[list[str]]]:
+    """A concept's names as word lists: (its key; its other spellings, the SAME entries that
+    map to it, its abbreviations). A name written "a / b" counts as two."""
+    ms = data["terms"][key]
+    first = [words(key)]
+    other = [normalise(m.english, same=False) for m in ms]
+    other += [k for k, v in SAME.items() if v == key] + [m.abbr for m in ms if m.abbr]
+    other = [words(p) for o in other for p in o.split("/")]
+    other = [w for i, w in enumerate(other) if w and w not in first and w not in other[:i]]
+    return first, other
+
+
+def _all_names(data: dict) -> dict[str, list[list[str]]]:
+    if "_names" not in data:
+        data["_names"] = {k: sum(names(k, data), []) for k in data["terms"]}
+    return data["_names"]
+
+
+def _shadowed(tw: list[str], i: int, n: int, others: list[list[str]]) -> bool:
+    """Whether the title words ``tw[i:i+n]`` are part of a longer term of the glossary: the
+    match and the word before or after it lie in another concept's name."""
+    runs = ([tw[i - 1:i + n]] if i > 0 else []) + ([tw[i:i + n + 1]] if i + n < len(tw) else [])
+    return any(_find(o, r) for r in runs for o in others if len(o) > n)
+
+
+def _mention_on(key: str, page: str, data: dict) -> dict | None:
+    """The term on one page: its "term (中文)" mention, else its first plain mention."""
+    on_page = [m for m in data["terms"][key] if m.page == page]
+    if on_page:
+        m = on_page[0]
+        return dict(page=page, label=m.label, section=m.section, how="mention")
+    ns = sum(names(key, data), [])
+    for text, label, section in data["paragraphs"].get(page, []):
+        tw = words(text)
+        if any(_find(tw, n) for n in ns):
+            return dict(page=page, label=label, section=section, how="plain")
+    return None
+
+
+def title_match(key: str, data: dict) -> str | None:
+    """The first page, in book order, whose title names the term and whose text uses it: the
+    term's key first, then its other names. A title naming a longer term that holds this one
+    does not count ("global average pooling" is not a title about pooling, "depthwise separable"
+    not one about depthwise convolution, "activation functions" not one about activations)."""
+    others = [o for k, ns in _all_names(data).items() if k != key for o in ns]
+    for tier in names(key, data):
+        for page in data["pages"]:
+            tw = title_words(data["titles"][page])
+            if any(not _shadowed(tw, i, len(n), others) for n in tier for i in _find(tw, n)) \
+                    and _mention_on(key, page, data):
+                return page
+    return None
+
+
+def home(key: str, data: dict) -> dict:
+    """Where the glossary links a term: the page that explains it (``HOME``, else the title
+    rule, else the first mention's page) and, on it, the term's "term (中文)" mention, else its
+    first plain mention (its nearest labelled section), else the page itself."""
+    ms = data["terms"][key]
+    stem = HOME.get(key)
+    if stem is not None:
+        USED.add(("HOME", key))
+    page = "book/" + stem if stem and "book/" + stem in data["titles"] else None  # else stale
+    page = page or title_match(key, data) or ms[0].page
+    return (_mention_on(key, page, data)
+            or dict(page=page, label=None, section=data["titles"].get(page, page), how="page"))
+
+
+def stale_homes(data: dict) -> list[str]:
+    """HOME entries that are stale: unknown term, page not in the book, term not on the page,
+    or a page the title rule gives anyway."""
+    out = []
+    for key, stem in HOME.items():
+        page = "book/" + stem
+        if key not in data["terms"]:
+            out.append(f"HOME {key!r}: no such term")
+        elif page not in data["titles"]:
+            out.append(f"HOME {key!r}: {stem} is not a page of the book")
+        elif data["homes"][key]["how"] == "page":
+            out.append(f"HOME {key!r}: {stem} does not mention the term")
+        elif title_match(key, data) == page:
+            out.append(f"HOME {key!r}: the title rule gives {stem} anyway")
     return out
 
 
@@ -519,7 +694,9 @@ PROPER = {"Jacobian", "Xavier", "He", "Toom", "Winograd", "Fire", "Gaussian", "S
 
 
 def entries(data: dict) -> list[dict]:
-    """One entry per concept, sorted alphabetically: first mention, Chinese, abbreviation."""
+    """One entry per concept, sorted alphabetically: the Chinese (of the first mention), the
+    abbreviation, the explaining section (``page``, ``label``, ``section``, ``title``: see
+    ``home``) and the first mention (``first_*``)."""
     out = []
     for key, ms in data["terms"].items():
         first = ms[0]
@@ -533,9 +710,12 @@ def entries(data: dict) -> list[dict]:
         # shown: the English of the first mention that uses the concept's own name
         named = [m for m in ms if normalise(m.english, same=False) == key]
         english = DISPLAY.get(key) or display((named or ms)[0].english)
+        h = data["homes"][key]
         out.append(dict(key=key, english=english, chinese=first.chinese, abbr=abbr,
-                        also=also, page=first.page, label=first.label, section=first.section,
-                        title=data["titles"][first.page], count=len(ms)))
+                        also=also, page=h["page"], label=h["label"], section=h["section"],
+                        title=data["titles"][h["page"]], how=h["how"],
+                        first_page=first.page, first_label=first.label,
+                        first_title=data["titles"][first.page], count=len(ms)))
     out.sort(key=lambda e: (sort_key(e["english"]), e["english"]))
     return out
 
@@ -551,6 +731,20 @@ def letter(english: str) -> str:
     return first if first.isalpha() else "#"
 
 
+def plain_maths(text: str) -> str:
+    """Inline maths of a heading as plain text (the glossary page loads no MathJax):
+    "$(C_{out}, k_h)$" -> "(C_out, k_h)", "$\\mathrm{ReLU}$" -> "ReLU", "$\\partial F$" -> "∂F"."""
+    def one(m):
+        t = m.group(1)
+        t = re.sub(r"\\(?:mathrm|text|operatorname|mathbf)\{([^{}]*)\}", r"\1", t)
+        for tex, uni in (("\\partial", "∂"), ("\\times", "×"), ("\\cdot", "·"),
+                         ("\\alpha", "α"), ("\\gamma", "γ"), ("\\sigma", "σ")):
+            t = t.replace(tex, uni)
+        t = re.sub(r"∂\s+", "∂", re.sub(r"_\{([^{}]*)\}", r"_\1", t))
+        return re.sub(r"\\,|\\;|[{}\\]", "", t)
+    return re.sub(r"\$([^$]+)\$", one, text)
+
+
 def short_title(title: str) -> str:
     """'7. How does ResNet downsample? (…)' -> 'Ch. 7'; other pages: the title before ':'/'('."""
     m = re.match(r"^(\d+)\.\s", title)
@@ -559,16 +753,34 @@ def short_title(title: str) -> str:
     return re.split(r"[:(（]", title)[0].strip()
 
 
+def where_text(e: dict) -> str:
+    """The link text of an entry: "Ch. 23: Output size: count the window positions" (its
+    section), "Ch. 22: Depthwise vs pointwise convolution" (a chapter's top), "Pooling"."""
+    short = short_title(e["title"])
+    if e["label"]:
+        return f"{short}: {plain_maths(e['section'])}"
+    if short.startswith("Ch. "):
+        english = re.sub(r"^\d+\.\s+", "", e["title"])
+        english = re.sub(r"\s*[(（][^()（）]*[\u3400-\u9fff][^()（）]*[)）]\s*$", "", english)
+        return f"{short}: {english}"
+    return short
+
+
 def report(data: dict, out=None) -> None:
     out = out or sys.stdout
     for key, ms in sorted(data["terms"].items()):
-        print(f"{key}", file=out)
+        h = data["homes"][key]
+        rule = "HOME" if key in HOME else "title" if h["page"] != ms[0].page else "first"
+        print(f"{key}  -> {h['page'].split('/')[-1]}#{h['label'] or ''} ({rule}, {h['how']})",
+              file=out)
         for m in ms:
             where = f"{m.page.split('/')[-1]}#{m.label or ''}"
             print(f"    {m.english} | {m.chinese}{' | ' + m.abbr if m.abbr else ''} | {where}",
                   file=out)
-    print(f"\n{len(data['terms'])} terms", file=out)
-    for u in unused_tables():
+    moved = sum(data["homes"][k]["page"] != ms[0].page for k, ms in data["terms"].items())
+    print(f"\n{len(data['terms'])} terms; {moved} link to an explaining page other than their "
+          f"first mention's ({len(HOME)} by HOME)", file=out)
+    for u in unused_tables() + stale_homes(data):
         print(f"unused table entry (stale?): {u}", file=out)
     print(f"{len(data['conflicts'])} conflicts", file=out)
     for c in data["conflicts"]:
@@ -585,6 +797,17 @@ def setup(app):
 
     logger = logging.getLogger(__name__)
 
+    def xref(text, page, label, docname):
+        """A checked cross-reference: to a labelled section, else to the page."""
+        if label:
+            ref = addnodes.pending_xref("", refdomain="std", reftype="ref", reftarget=label,
+                                        refexplicit=True, refwarn=True, refdoc=docname)
+        else:
+            ref = addnodes.pending_xref("", refdomain="std", reftype="doc", refdoc=docname,
+                                        reftarget="/" + page, refexplicit=True, refwarn=True)
+        ref += nodes.inline(text, text)
+        return ref
+
     class GlossaryDirective(Directive):
         """``{cnn-glossary}``: the generated glossary, one section of entries per letter."""
         has_content = False
@@ -599,6 +822,8 @@ def setup(app):
             data = collect(root, pages)
             for c in data["conflicts"]:
                 logger.warning("glossary conflict: %s", c, location=(env.docname, self.lineno))
+            for c in stale_homes(data):
+                logger.warning("glossary: stale %s", c, location=(env.docname, self.lineno))
             items = entries(data)
             container = nodes.container(classes=["cnn-glossary"])
             letters = []
@@ -633,20 +858,19 @@ def setup(app):
                         p += nodes.Text(" ")
                         also = "(also " + "、".join(e["also"]) + ")"
                         p += nodes.inline(also, also, classes=["cnn-glossary-also"])
-                    text = short_title(e["title"])
-                    if e["label"]:
-                        text = f"{text}: {e['section']}"
-                        ref = addnodes.pending_xref("", refdomain="std", reftype="ref",
-                                                    reftarget=e["label"], refexplicit=True,
-                                                    refwarn=True, refdoc=env.docname)
-                    else:
-                        ref = addnodes.pending_xref("", refdomain="std", reftype="doc",
-                                                    reftarget="/" + e["page"], refexplicit=True,
-                                                    refwarn=True, refdoc=env.docname)
-                    ref += nodes.inline(text, text)
+                    text = where_text(e)
                     where = nodes.inline("", "", classes=["cnn-glossary-where"])
                     where += nodes.Text(" → ")
-                    where += ref
+                    where += xref(text, e["page"], e["label"], env.docname)
+                    if e["first_page"] != e["page"]:
+                        # the first use, elsewhere: shorter, on the same line
+                        first = short_title(e["first_title"])
+                        # "first used: Ch. 1" is kept on one line; a long page name may wrap
+                        used = nodes.inline("", "", classes=["cnn-glossary-first"] + (
+                            ["cnn-glossary-nowrap"] if len(first) <= 12 else []))
+                        used += nodes.Text(" · first used: ")
+                        used += xref(first, e["first_page"], e["first_label"], env.docname)
+                        where += used
                     p += where
                     li += p
                     lst += li
@@ -676,7 +900,8 @@ def main(argv=None) -> int:
         report(data)
     else:
         for e in entries(data):
-            print(f"{e['english']} | {e['chinese']} | {e['page']}#{e['label'] or ''}")
+            first = "" if e["first_page"] == e["page"] else f" (first used: {e['first_page']})"
+            print(f"{e['english']} | {e['chinese']} | {e['page']}#{e['label'] or ''}{first}")
         print(f"{len(data['terms'])} terms, {len(data['conflicts'])} conflicts")
     return 1 if data["conflicts"] else 0
 

@@ -71,6 +71,45 @@ def test_entry_links_to_the_section_that_explains_it(visit):
     v.check_clean("chapter 7 from the glossary")
 
 
+def test_entry_links_the_explaining_chapter_and_shows_the_first_use(visit):
+    """depthwise convolution is first used in chapter 1 (large kernels) and explained in
+    chapter 22 (its title): the entry links both, the explaining chapter first."""
+    v = visit(PHONE)
+    page = v.open(PAGE)
+    entry = page.locator("li.cnn-glossary-entry", has_text="depthwise convolution").filter(
+        has_not_text="separable")
+    assert entry.count() == 1
+    links = entry.locator("a.reference")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(hrefs) == 2, hrefs
+    assert re.search(r"ch22_depthwise_vs_pointwise\.html(#[\w-]+)?$", hrefs[0]), hrefs
+    assert hrefs[1].endswith("ch01_why_3x3_kernels.html#ch01-large-kernels"), hrefs
+    text = entry.text_content()
+    assert "→ Ch. 22: Depthwise vs pointwise convolution" in text, text
+    assert "first used: Ch. 1" in text, text
+    # "first used: Ch. 1" is one unbroken piece; a long page name ("first used: Bottleneck,
+    # hourglass and inverted bottleneck") may wrap, and no entry is wider than the phone
+    first = entry.locator(".cnn-glossary-first")
+    assert first.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    too_wide = page.evaluate("""() => [...document.querySelectorAll('li.cnn-glossary-entry *')]
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map(e => e.textContent)""")
+    assert not too_wide, too_wide
+    long = page.locator("li.cnn-glossary-entry", has_text="first used: Bottleneck, hourglass")
+    assert long.count() >= 1
+    assert long.first.locator(".cnn-glossary-first").evaluate(
+        "e => getComputedStyle(e).whiteSpace") == "normal"
+    entry.scroll_into_view_if_needed()
+    shot(page, "phone-glossary-first-used")
+    # a term explained where it is first used shows one link and no "first used"
+    one = page.locator("li.cnn-glossary-entry", has_text="total stride")
+    assert one.locator("a.reference").count() == 1 and "first used" not in one.text_content()
+    links.nth(0).click()
+    page.wait_for_load_state("load")
+    assert "/book/ch22_depthwise_vs_pointwise.html" in page.url, page.url
+    v.check_clean("chapter 22 from the glossary")
+
+
 def test_site_search_finds_glossary_terms(visit, site):
     text = (site / "searchindex.js").read_text(encoding="utf-8")
     index = json.loads(text[text.index("(") + 1:text.rindex(")")])
