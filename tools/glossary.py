@@ -181,6 +181,9 @@ DISPLAY = {
     "exploding gradient": "exploding gradients",
     "vanishing gradient": "vanishing gradients",
     "parameter count": "parameter count",
+    # the names interviewers use (Winograd, FFT), shown so that the filter finds them
+    "minimal filtering algorithm": "minimal filtering algorithm (Winograd)",
+    "convolution theorem": "convolution theorem (FFT)",
 }
 
 
