@@ -218,7 +218,7 @@ def normalise(english: str, same: bool = True) -> str:
     s = re.sub(r"[‐‑‒–—\-]", " ", s)
     s = re.sub(r"\s+", " ", s).strip(" .,:;")
     s = re.sub(r"^(a|an|the) ", "", s)
-    s = re.sub(r"(?<=\w)iz(e|ed|er|es|ing|ation|ations)\b", r"is\1", s)
+    s = re.sub(r"(?<=\w{3})iz(e|ed|er|es|ing|ation|ations)\b", r"is\1", s)   # not "size"
     words = s.split(" ")
     last = words[-1]
     if last.endswith("ies") and len(last) > 4:
@@ -563,7 +563,7 @@ def words(text: str) -> list[str]:
     """Text as normalised words (the folds of ``normalise``, applied to every word)."""
     s = _strip_md(text).lower()
     s = re.sub(r"[‐‑‒–—\-/]", " ", s)
-    s = re.sub(r"(?<=\w)iz(e|ed|er|es|ing|ation|ations)\b", r"is\1", s)
+    s = re.sub(r"(?<=\w{3})iz(e|ed|er|es|ing|ation|ations)\b", r"is\1", s)   # not "size"
     out = []
     for w in re.findall(r"[\w×γ]+", s):
         if w.endswith("ies") and len(w) > 4:
