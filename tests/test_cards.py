@@ -199,3 +199,17 @@ def test_guids_stable_and_unique(decks):
 def test_duplicate_formula_ids_rejected(cards, tmp_path):
     with pytest.raises(ValueError, match="conv-output-size"):
         cardlib.build_deck(cards, FORMULAS + FORMULAS[:1], tmp_path / "d.apkg", ROOT)
+
+
+# --- the page's link rewriting (tools/flashcards.py) ------------------------------------------------
+
+def test_links_rewritten_for_the_flashcards_page():
+    import flashcards
+
+    text = ("see [chapter 4](ch04_degradation_causes.ipynb) and [there](ch23_x.ipynb#ch23-vgg); "
+            "[Proof](#ch07-v15), [web](https://example.org/a.md)")
+    out = flashcards._rewrite(text, "book/back/flashcards", "book/ch03_resnet_problem")
+    assert "[chapter 4](../ch04_degradation_causes.ipynb)" in out
+    assert "[there](../ch23_x.ipynb#ch23-vgg)" in out
+    assert "{ref}`Proof <ch07-v15>`" in out
+    assert "[web](https://example.org/a.md)" in out

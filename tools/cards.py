@@ -190,6 +190,7 @@ def sections(root: Path = ROOT) -> dict[str, tuple[str, str]]:
 
 CITE = re.compile(r"\{cite(?::\w+)?\}`(?P<keys>[^`]+)`")
 LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<url>[^)\s]+)\)")
+CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\n(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
 
 
 def _markdown():
@@ -248,7 +249,8 @@ class AnkiHTML:
         return LINK.sub(link, text)
 
     def block(self, text: str) -> str:
-        return self.md.render(self._prepare(text)).strip()
+        # a line break between two Chinese characters is no space (browsers would show one)
+        return CJK_BREAK.sub("", self.md.render(self._prepare(text)).strip())
 
     def inline(self, text: str) -> str:
         return self.md.renderInline(self._prepare(text)).strip()

@@ -33,6 +33,9 @@ import cards as cardlib  # noqa: E402  (tools/ is not a package)
 
 logger = logging.getLogger(__name__)
 
+# The MathJax fonts the cards' math uses (the ones a fully shown page loads), preloaded.
+MATHJAX_FONT_DIR = "output/chtml/fonts/woff-v2"
+MATHJAX_FONTS = ("Zero", "Main-Regular", "Math-Italic", "Size1-Regular", "Size2-Regular", "AMS-Regular")
 DECK_DOCDIR = "book/back"       # the deck is written next to book/back/flashcards.html
 CHAPTER_LINK = re.compile(r"\]\((?!#|[a-z][a-z0-9+.-]*:|/)(?P<path>[^)\s]+\.(?:ipynb|md))(?P<anchor>#[\w-]+)?\)")
 PROOF_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\(#(?P<label>[\w-]+)\)")
@@ -81,14 +84,25 @@ class FlashcardsDirective(SphinxDirective):
 
         download = nodes.paragraph(classes=["fc-download"])
         download += nodes.reference("", "Download the Anki deck", refuri=deck_href, classes=["fc-deck-link"])
-        download += nodes.Text(f" ({cardlib.DECK_FILE}: {len(cards)} chapter notes, "
-                               f"{sum(len(c.followups) for c in cards)} follow-ups inside them)")
+        download += nodes.Text(f": {len(cards)} notes, one per card below ({cardlib.DECK_FILE})")
 
         deck = nodes.container(classes=["fc-deck"], ids=["fc-deck"])
+        deck += self.font_preloads(docname)
         for i, card in enumerate(cards, 1):
             self.env.note_dependency(str(root / f"{card.docname}.ipynb"))
             deck += self.card(card, i, len(cards), docname)
         return [download, deck]
+
+    def font_preloads(self, docname: str) -> nodes.raw:
+        """<link rel=preload> for MathJax's common fonts. MathJax asks for its fonts only after it
+        has typeset the page, and hidden cards' math needs none, so with most math hidden the font
+        loads came late or hung (MathJax's own promise waited ~20 s; a headless browser's "network
+        idle" timed out). Loaded up front, they are in the cache when the math is shown."""
+        fonts = posixpath.join("_static", posixpath.dirname(self.config.mathjax_path), MATHJAX_FONT_DIR)
+        base = posixpath.relpath(fonts, posixpath.dirname(docname))
+        links = "".join(f'<link rel="preload" as="font" type="font/woff" crossorigin="anonymous" '
+                        f'href="{base}/MathJax_{name}.woff">' for name in MATHJAX_FONTS)
+        return nodes.raw("", links, format="html")
 
     def card(self, card: cardlib.Card, i: int, n: int, docname: str) -> nodes.container:
         rw = lambda text: _rewrite(text, docname, card.docname)  # noqa: E731

@@ -104,11 +104,14 @@
       step += 1;
       render();
       var shown = card.querySelectorAll(".fc-fu.fc-fu-shown");
-      var last = step >= 2 ? shown[shown.length - 1] : card.querySelector(".fc-answer");
-      if (last && last.getBoundingClientRect().bottom > window.innerHeight - bar.offsetHeight) {
-        last.scrollIntoView({ block: "nearest" });
-        window.scrollBy(0, bar.offsetHeight);
-      }
+      reveal(step >= 2 ? shown[shown.length - 1] : card.querySelector(".fc-answer"));
+    }
+
+    // Scroll just enough to show what was revealed above the controls, never past its top.
+    function reveal(el) {
+      if (!el) return;
+      var r = el.getBoundingClientRect(), limit = window.innerHeight - bar.offsetHeight - 8;
+      if (r.bottom > limit) window.scrollBy(0, Math.max(0, Math.min(r.bottom - limit, r.top - 72)));
     }
 
     function shuffle() {

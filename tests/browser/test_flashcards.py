@@ -18,7 +18,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 STATE = """() => {
     const d = document.getElementById('fc-deck');
-    const shown = [...d.querySelectorAll('.fc-card')].filter(c => getComputedStyle(c).visibility === 'visible');
+    const shown = [...d.querySelectorAll('.fc-card')].filter(c => c.offsetParent !== null);
     return {order: d.dataset.order.split(' '), step: +d.dataset.step,
             current: d.querySelector('.fc-card.fc-current').id, shown: shown.map(c => c.id),
             counter: d.querySelector('.fc-counter').textContent};
