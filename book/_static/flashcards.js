@@ -104,14 +104,18 @@
       step += 1;
       render();
       var shown = card.querySelectorAll(".fc-fu.fc-fu-shown");
-      reveal(step >= 2 ? shown[shown.length - 1] : card.querySelector(".fc-answer"));
+      // the answer is read with its question: keep the card's top on screen if it fits
+      if (step === 1) reveal(card.querySelector(".fc-answer"), card);
+      else reveal(shown[shown.length - 1]);
     }
 
-    // Scroll just enough to show what was revealed above the controls, never past its top.
-    function reveal(el) {
+    // Scroll just enough to show what was revealed above the controls, never past the top of
+    // `top` (the revealed element itself by default).
+    function reveal(el, top) {
       if (!el) return;
       var r = el.getBoundingClientRect(), limit = window.innerHeight - bar.offsetHeight - 8;
-      if (r.bottom > limit) window.scrollBy(0, Math.max(0, Math.min(r.bottom - limit, r.top - 72)));
+      var t = (top || el).getBoundingClientRect().top;
+      if (r.bottom > limit) window.scrollBy(0, Math.max(0, Math.min(r.bottom - limit, t - 72)));
     }
 
     function shuffle() {
