@@ -84,13 +84,16 @@ class FlashcardsDirective(SphinxDirective):
 
         download = nodes.paragraph(classes=["fc-download"])
         download += nodes.reference("", "Download the Anki deck", refuri=deck_href, classes=["fc-deck-link"])
-        download += nodes.Text(f": {len(cards)} notes, one per card below ({cardlib.DECK_FILE})")
+        formulas = drill_formula_cards()
+        download += nodes.Text(f": {len(cards)} notes, one per card below"
+                               + (f", and the drill's {len(formulas)} formula cards" if formulas else "")
+                               + f" ({cardlib.DECK_FILE})")
 
         deck = nodes.container(classes=["fc-deck"], ids=["fc-deck"])
         deck += self.font_preloads(docname)
-        for i, card in enumerate(cards, 1):
+        for card in cards:
             self.env.note_dependency(str(root / f"{card.docname}.ipynb"))
-            deck += self.card(card, i, len(cards), docname)
+            deck += self.card(card, docname)
         return [download, deck]
 
     def font_preloads(self, docname: str) -> nodes.raw:
@@ -104,7 +107,7 @@ class FlashcardsDirective(SphinxDirective):
                         f'href="{base}/MathJax_{name}.woff">' for name in MATHJAX_FONTS)
         return nodes.raw("", links, format="html")
 
-    def card(self, card: cardlib.Card, i: int, n: int, docname: str) -> nodes.container:
+    def card(self, card: cardlib.Card, docname: str) -> nodes.container:
         rw = lambda text: _rewrite(text, docname, card.docname)  # noqa: E731
         chapter_doc = "/" + card.docname
         box = nodes.container(classes=["fc-card"], ids=[f"card-{card.slug}"])
@@ -146,12 +149,21 @@ def page_assets(app, pagename, templatename, context, doctree):
         app.add_js_file("flashcards.js", defer="defer")
 
 
+def drill_formula_cards() -> list[dict]:
+    """The drill's formula cards for the Anki deck (dicts: id, front, back, chapter).
+
+    To wire in at merge, when ``cnnlib/drill.py`` exists: ``return cnnlib.drill.formula_cards()``
+    (after ``import cnnlib.drill``). The page's download line and the deck both use this function.
+    """
+    return []
+
+
 def write_deck(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     root = Path(app.srcdir)
     cards = cardlib.extract(root)
-    formula_cards = ()   # the drill's formula cards: cnnlib.drill.formula_cards() (wired in at merge)
+    formula_cards = drill_formula_cards()
     out = Path(app.outdir) / DECK_DOCDIR / cardlib.DECK_FILE
     cardlib.build_deck(cards, formula_cards, out, root)
     logger.info(f"flashcards: Anki deck of {len(cards)} chapter notes, {len(formula_cards)} formula "
