@@ -12,7 +12,7 @@ STAMP    := $(VENV)/.installed
 ASSETS   := .web-assets/VERSIONS
 SITE     := _build/html/.built
 # Everything the website is built from: `make site` rebuilds when any of it is newer than the site.
-SITE_SOURCES := _config.yml _toc.yml tools/local_assets.py tools/glossary.py \
+SITE_SOURCES := _config.yml _toc.yml $(wildcard tools/*.py) \
 	$(shell find book cnnlib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.css' -o -name '*.js' \) \
 	        -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' 2>/dev/null)
 
