@@ -213,3 +213,20 @@ def test_links_rewritten_for_the_flashcards_page():
     assert "[there](../ch23_x.ipynb#ch23-vgg)" in out
     assert "{ref}`Proof <ch07-v15>`" in out
     assert "[web](https://example.org/a.md)" in out
+
+
+def test_the_drills_formula_cards_go_into_the_deck(cards, tmp_path):
+    """The deck the site offers: the chapter cards and every formula card of the interview drill
+    (cnnlib.drill.formula_cards, wired in by tools/flashcards.py), each under its chapter's title."""
+    import cnnlib.drill
+    from flashcards import drill_formula_cards
+
+    drill_cards = drill_formula_cards()
+    assert drill_cards == cnnlib.drill.formula_cards() and len(drill_cards) >= 5
+    notes, _, _, _ = read_deck(cardlib.build_deck(cards, drill_cards, tmp_path / cardlib.DECK_FILE, ROOT))
+    formula = {guid: flds.split(SEP) for guid, mid, flds in notes if mid == cardlib.FORMULA_MODEL_ID}
+    assert set(formula) == {cardlib.formula_guid(f["id"]) for f in drill_cards}
+    titles = {c.slug: c.title for c in cards}
+    for f in drill_cards:
+        front, back, chapter = formula[cardlib.formula_guid(f["id"])]
+        assert front and back and chapter in titles.values(), f["id"]
