@@ -107,10 +107,12 @@ def test_titles_boxes_and_common_mistakes_are_skipped_and_first_mention_wins(tmp
                    "### Deeper\n\nThe padding (填充) adds zeros.",
                    "## Common mistakes\n\nThe seed writes kernel (滤波器) wrongly.",
                    "## Check yourself\n\nNothing (无) — Chinese outside a term."],
-        "ch02_b": ["# 2. B (乙)", "(ch02-x)=\n## X\n\nA **Stride (步长)** again; dilation (空洞率)."],
+        "ch02_b": ["# 2. B (乙)", "(ch02-x)=\n## X\n\nA **Stride (步长)** again; dilation (空洞率).\n\n"
+                   "> Seed 000, Q20: the depthwise separable convolution (深度可分離卷積) is …"],
     })
     data = glossary.collect(tmp_path, pages)
     t = data["terms"]
+    assert "depthwise separable convolution" not in t               # a blockquote quotes a seed
     assert t["stride"][0].page == "book/ch01_a" and t["stride"][0].label == "ch01-sizes"
     assert len(t["stride"]) == 2 and t["stride"][1].page == "book/ch02_b"
     assert t["padding"][0].label == "ch01-sizes"                   # nearest labelled section

@@ -439,6 +439,9 @@ def page_mentions(root: Path, page: str, paragraphs: list | None = None
                                      section, ctx, abbr, also))
 
         for line in lines:
+            if line.lstrip().startswith(">"):       # a blockquote quotes a source (a seed): skip it
+                flush()
+                continue
             fence = FENCE.match(line.strip()) if line.strip().startswith((":::", "```")) else None
             if fence:
                 flush()
