@@ -20,7 +20,7 @@ def terms(text: str) -> dict[str, str]:
 
 def write_book(tmp_path: Path, pages: dict[str, list[str]]) -> list[str]:
     """A tiny book: each page a notebook of the given markdown cells, listed in order."""
-    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "back").mkdir(parents=True)     # book/back/: practice and back matter
     names = []
     for name, cells in pages.items():
         nb = {"cells": [{"cell_type": "markdown", "id": f"m{i}", "metadata": {}, "source": c}
@@ -121,6 +121,17 @@ def test_titles_boxes_and_common_mistakes_are_skipped_and_first_mention_wins(tmp
     assert data["titles"]["book/ch01_a"].startswith("1. Why 3×3?")
     assert "ch02-x" in data["labels"]["book/ch02_b"]
     assert data["conflicts"] == []
+
+
+def test_back_matter_pages_count_for_conflicts_but_add_no_entries(tmp_path):
+    pages = write_book(tmp_path, {
+        "ch01_a": ["# 1. A (甲)", "(ch01-x)=\n## X\n\nThe **stride (步长)** moves the window."],
+        "back/cheatsheet": ["# Cheat sheet (速查表)", "## S\n\nA **multiplier (乘数)**; **stride (步幅)**."],
+    })
+    data = glossary.collect(tmp_path, pages)
+    assert "multiplier" not in data["terms"]                        # named on a back page only
+    assert [m.page for m in data["terms"]["stride"]] == ["book/ch01_a", "book/back/cheatsheet"]
+    assert len(data["conflicts"]) == 1 and "步幅" in data["conflicts"][0]
 
 
 def test_unlabelled_section_links_the_page(tmp_path):

@@ -494,6 +494,11 @@ def page_mentions(root: Path, page: str, paragraphs: list | None = None
     return title, found, labels
 
 
+def _back(page: str) -> bool:
+    """A practice or back-matter page (book/back/), not a chapter."""
+    return page.startswith("book/back/")
+
+
 def collect(root: Path = ROOT, pages: list[str] | None = None) -> dict:
     """Every term's mentions in book order, the page titles and labels, and the conflicts."""
     pages = toc_pages(root) if pages is None else pages
@@ -506,8 +511,13 @@ def collect(root: Path = ROOT, pages: list[str] | None = None) -> dict:
         titles[page], labels[page] = title, page_labels
         for m in found:
             terms.setdefault(m.key, []).append(m)
+    # The practice and back-matter pages (book/back/) restate the chapters' terms: they count for
+    # conflicts (one Chinese term per concept across the whole book), but a term is listed only
+    # if a chapter names it, so their asides and seed quotes do not become entries.
+    found_conflicts = conflicts(terms)
+    terms = {k: ms for k, ms in terms.items() if any(not _back(m.page) for m in ms)}
     data = {"terms": terms, "titles": titles, "labels": labels, "paragraphs": paragraphs,
-            "pages": pages, "conflicts": conflicts(terms)}
+            "pages": pages, "conflicts": found_conflicts}
     data["homes"] = {key: home(key, data) for key in terms}
     return data
 
