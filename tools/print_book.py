@@ -370,9 +370,13 @@ def merge(printed: list[Printed], parts: list[Part], out: Path, meta: dict) -> d
 # --- the book ------------------------------------------------------------------------------------
 
 def print_book(html: Path = HTML, out: Path | None = None, pages: list[str] | None = None,
-               copy_to_site: bool = True, log=print):
+               copy_to_site: bool = True, log=print, browser=None):
     """Print ``pages`` (default: every page of _toc.yml, in order) and merge them into ``out``.
+    ``browser``: a Playwright Chromium already running in this process (the browser tests' own:
+    a second sync Playwright cannot start inside the first); by default one is launched.
     Returns ``(out, printed, first)``: the PDF, a Printed per page, {name: first page index}."""
+    import contextlib
+
     from playwright.sync_api import sync_playwright
 
     meta = book_meta()
@@ -392,8 +396,10 @@ def print_book(html: Path = HTML, out: Path | None = None, pages: list[str] | No
     tmp.mkdir(parents=True)
     printed = []
     t0 = time.time()
-    with Server(html) as base, sync_playwright() as pw:
-        browser = launch(pw)
+    with Server(html) as base, contextlib.ExitStack() as stack:
+        own = browser is None
+        if own:
+            browser = launch(stack.enter_context(sync_playwright()))
         try:
             for i, name in enumerate(order, 1):
                 try:
@@ -407,7 +413,8 @@ def print_book(html: Path = HTML, out: Path | None = None, pages: list[str] | No
                 note += f"  {len(p.fitted)} formulas shrunk" if p.fitted else ""
                 log(f"[{i:2d}/{len(order)}] {name:45s} {p.pages:3d} pages {p.seconds:5.1f} s{note}")
         finally:
-            browser.close()
+            if own:
+                browser.close()
     first = merge(printed, parts, out, meta)
     shutil.rmtree(tmp, ignore_errors=True)
     total = sum(p.pages for p in printed)

@@ -21,11 +21,11 @@ INTRO, CHAPTER = "book/intro", "book/ch07_resnet_downsampling"
 
 
 @pytest.fixture(scope="module")
-def book(site, tmp_path_factory):
+def book(site, browser, tmp_path_factory):
     out = tmp_path_factory.mktemp("pdf") / "two-pages.pdf"
     log = []
     pdf, printed, first = print_book.print_book(site, out, [INTRO, CHAPTER], copy_to_site=False,
-                                                log=log.append)
+                                                log=log.append, browser=browser)
     from pypdf import PdfReader
     return PdfReader(str(pdf)), printed, first, log
 
