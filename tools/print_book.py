@@ -61,12 +61,21 @@ class Part:
     files: list = field(default_factory=list)
 
 
+# Pages of the site left out of the book's PDF, and why.
+NOT_PRINTED = {
+    "book/back/flashcards": "its cards are the chapters' interview answers and follow-ups, which "
+                            "the PDF prints with each chapter (in print it would repeat them all)",
+}
+
+
 def toc_parts(root: Path = ROOT) -> list[Part]:
-    """_toc.yml in order: the root page (a part without caption), then every part's chapters."""
+    """_toc.yml in order: the root page (a part without caption), then every part's chapters,
+    without the pages of NOT_PRINTED."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     parts = [Part(None, [toc["root"]])]
     for part in toc.get("parts", []):
-        parts.append(Part(part.get("caption"), [c["file"] for c in part.get("chapters", [])]))
+        files = [c["file"] for c in part.get("chapters", []) if c["file"] not in NOT_PRINTED]
+        parts.append(Part(part.get("caption"), files))
     return parts
 
 
@@ -390,6 +399,9 @@ def print_book(html: Path = HTML, out: Path | None = None, pages: list[str] | No
     missing = [f for f in order if not (html / f"{f}.html").is_file()]
     if missing:
         raise SystemExit(f"not built in {html}: {missing} (run `make site` first)")
+    if not pages:
+        for name, why in NOT_PRINTED.items():
+            log(f"not printed: {name} ({why})")
     out = out or OUT / meta["name"]
     tmp = out.parent / "pages"
     shutil.rmtree(tmp, ignore_errors=True)
