@@ -9,8 +9,8 @@ working substitutes the numbers into the formula, step by step. ``check(problem,
 the reader's answer ("1,024", "86.7M", "12.3 MiB", "73/576", "0.127", "12.7%", "8670万").
 
 The book's static site has a JavaScript port of the same formulas (``book/_static/drill.js``);
-``tests/browser/test_drill.py`` holds it against these calculators on thousands of cases. The
-page is ``book/back/drill.ipynb``; the live widget is :func:`cnnlib.widgets.drill`.
+``tests/browser/test_drill_page.py`` holds it against these calculators on thousands of cases.
+The page is ``book/back/drill.ipynb``; the live widget is :func:`cnnlib.widgets.drill`.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from ._receptive import receptive_field
 from ._sizes import conv_output_size, conv_transpose_output_size, pool_output_size
 
 __all__ = ["KINDS", "Problem", "generate", "solve", "check", "parse_answer", "activation_bytes",
-           "formula_cards", "DTYPE_BYTES", "torch_answer"]
+           "formula_cards", "DTYPE_BYTES", "torch_answer", "answer_text"]
 
 #: Problem kinds, in the order the drill offers them, with a short label for menus.
 KINDS = {
@@ -255,10 +255,17 @@ def _approx(n) -> str:
     return str(n)
 
 
+def _a(n, capital=False) -> str:
+    """The article before a number read aloud: "an 8×8", "an 11×11", "a 112×112"."""
+    word = "an" if str(n).startswith("8") or n in (11, 18) else "a"
+    return word.capitalize() if capital else word
+
+
 def _conv_text(a, answer):
     k, s, p, d, n = a["kernel_size"], a["stride"], a["padding"], a["dilation"], a["in_size"]
     opts = f"stride {s}, padding {p}" + (f", dilation {d}" if d > 1 else "")
-    text = (f"A {k}×{k} convolution ({opts}) is applied to a {n}×{n} feature map. "
+    text = (f"{_a(k, True)} {k}×{k} convolution ({opts}) is applied to {_a(n)} {n}×{n} "
+            "feature map. "
             "What is the output height (= width)?")
     span = n + 2 * p - d * (k - 1) - 1
     work = ["H_out = ⌊(H_in + 2p − d(k−1) − 1) / s⌋ + 1",
@@ -271,16 +278,18 @@ def _conv_text(a, answer):
 
 def _pool_text(a, answer):
     k, s, p, n, ceil = a["kernel_size"], a["stride"], a["padding"], a["in_size"], a["ceil_mode"]
-    stride = "stride=None (= kernel_size)" if s is None else f"stride {s}"
+    stride = "stride left at its default" if s is None else f"stride {s}"
     s = k if s is None else s
-    text = (f"A {k}×{k} max-pool ({stride}, padding {p}, ceil_mode={ceil}) is applied to a "
-            f"{n}×{n} feature map. What is the output height (= width)?")
+    text = (f"{_a(k, True)} {k}×{k} max-pool ({stride}, padding {p}, ceil_mode={ceil}) is "
+            f"applied to {_a(n)} {n}×{n} feature map. What is the output height (= width)?")
     span = n + 2 * p - (k - 1) - 1
     lo, hi = ("⌈", "⌉") if ceil else ("⌊", "⌋")
     q = -(-span // s) if ceil else span // s
     work = [f"H_out = {lo}(H_in + 2p − k) / s{hi} + 1" + ("   (ceil_mode)" if ceil else ""),
             f"      = {lo}({n} + 2·{p} − {k}) / {s}{hi} + 1",
             f"      = {lo}{span} / {s}{hi} + 1 = {q} + 1 = {q + 1}"]
+    if a["stride"] is None:
+        work.insert(0, f"(stride not given: torch's default is the kernel size, s = {k})")
     if ceil and q + 1 != answer:
         work += [f"but the last window would start at {q}·{s} = {q * s} ≥ H_in + p = {n + p},",
                  f"in the padding: torch drops it → {answer}"]
@@ -294,8 +303,8 @@ def _transposed_text(a, answer):
     n, k, s, p = a["in_size"], a["kernel_size"], a["stride"], a["padding"]
     op, d = a["output_padding"], a["dilation"]
     opts = f"stride {s}, padding {p}, output_padding {op}" + (f", dilation {d}" if d > 1 else "")
-    text = (f"A {k}×{k} transposed convolution ({opts}) is applied to a {n}×{n} feature map. "
-            "What is the output height (= width)?")
+    text = (f"{_a(k, True)} {k}×{k} transposed convolution ({opts}) is applied to {_a(n)} "
+            f"{n}×{n} feature map. What is the output height (= width)?")
     work = ["H_out = (H_in − 1)·s − 2p + d(k−1) + output_padding + 1",
             f"      = ({n} − 1)·{s} − 2·{p} + {d}·({k}−1) + {op} + 1",
             f"      = {(n - 1) * s} − {2 * p} + {d * (k - 1)} + {op} + 1 = {answer}"]
@@ -394,9 +403,11 @@ _TEXT = {"conv_output": _conv_text, "pool_output": _pool_text,
 
 # ----------------------------------------------------------------------------- checking
 _MULTIPLIERS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-                "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "万": 10**4, "亿": 10**8}
+                "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "万": 10**4, "亿": 10**8,
+                "thousand": 10**3, "million": 10**6, "billion": 10**9}
 _NUMBER = re.compile(r"^(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?(?:[eE](?P<exp>[+-]?[0-9]{1,3}))?"
-                     r" *(?P<pct>%)? *(?P<mult>Ki|Mi|Gi|[kKMGT万亿])?(?:i?B)? *"
+                     r" *(?P<pct>%)? *(?P<mult>Ki|Mi|Gi|thousand|million|billion|[kKMGT万亿])?"
+                     r"(?:i?B)? *"
                      r"(?P<unit>[Bb]ytes?|MACs?|macs?|FLOPs?|flops?|[Pp]arams|[Pp]arameters"
                      r"|[Pp]ixels?|px)?$")
 _FRACTION = re.compile(r"^(?P<num>[0-9]+) */ *(?P<den>[0-9]+)$")
@@ -421,8 +432,9 @@ class Parsed(NamedTuple):
 
 def parse_answer(text: str) -> Parsed:
     """Read an answer: ``"1,024"``, ``"1024"``, ``"86.7M"``, ``"3.06 MiB"``, ``"8.67e7"``,
-    ``"73/576"``, ``"0.127"``, ``"12.7%"``, ``"8670万"``; a trailing unit word (bytes, MACs,
-    FLOPs, params, pixels, px) is ignored. Raises ValueError if it is not such a number."""
+    ``"73/576"``, ``"0.127"``, ``"12.7%"``, ``"8670万"``, ``"86.7 million"``; a trailing unit
+    word (bytes, MACs, FLOPs, params, pixels, px) is ignored. Raises ValueError if it is not
+    such a number."""
     if not isinstance(text, str):
         raise TypeError(f"answer_text={text!r} must be a str")
     s = _SEPARATORS.sub(r"\1", text.strip().replace("，", ","))
@@ -450,9 +462,11 @@ def check(problem: Problem, answer_text: str) -> bool:
     Exact values are always right ("86,704,128", "86704128 MACs", "73/576"). A rounded form is
     right if the answer rounds to it: for counts, with a multiplier or an exponent and at least
     2 significant digits ("86.7M", "87M", "8.67e7", "82.7 MiB"; "90M" is wrong: 1 digit); for the
-    ratio, a decimal or percent with at least 3 significant digits ("0.127", "12.7%"). An
-    unreadable answer is wrong. The JavaScript port implements the same rule
-    (``window.cnnDrill.check``), and the browser test compares them.
+    ratio, a decimal or percent with at least 3 significant digits ("0.127", "12.7%").
+    Multipliers: k/K, M, G, T, thousand, million, billion, 万, 亿 are powers of 10 (so "MB" is
+    10⁶ bytes), Ki, Mi, Gi powers of 2 ("MiB" is 2²⁰ bytes). An unreadable answer is wrong.
+    The JavaScript port implements the same rule (``window.cnnDrill.check``), and the browser
+    test compares them.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem={problem!r} must be a Problem (from generate)")
@@ -480,6 +494,18 @@ def _accepts(answer, a: Parsed) -> bool:
     rounded = a.rounded or (q != 1 and a.decimal_point)
     need = 3 if q != 1 else 2
     return rounded and a.digits >= need and 2 * abs(left - right) <= unit
+
+
+def answer_text(problem: Problem) -> str:
+    """The answer as the drill shows it: ``'86,704,128 FLOPs'``, or ``'73/576 ≈ 0.127'`` for a
+    ratio (the JavaScript port's ``answerText``)."""
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem={problem!r} must be a Problem (from generate)")
+    ans = problem.answer
+    if isinstance(ans, Fraction):
+        approx = _precision3(ans.numerator / ans.denominator)
+        return f"{ans.numerator}/{ans.denominator} ≈ {approx}"
+    return fmt(ans) + (f" {problem.unit}" if problem.unit else "")
 
 
 # ----------------------------------------------------------------------------- formula cards

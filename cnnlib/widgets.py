@@ -100,7 +100,6 @@ def drill(kind=None, seed=None):
     import html
 
     import ipywidgets
-    import numpy as np
 
     from . import drill as _drill
 
@@ -115,6 +114,10 @@ def drill(kind=None, seed=None):
     answer = ipywidgets.Text(placeholder="e.g. 1,024 or 86.7M or 0.127", description="Answer",
                              continuous_update=False)   # Enter (or leaving the box) checks
     check = ipywidgets.Button(description="Check", button_style="primary")
+    hint = ipywidgets.HTML(
+        "<small>Type the exact number (1,024 or 1024) or a rounded one with at least 2 "
+        "significant digits (86.7M, 87 million, 24.5 MiB; MB = 10⁶ bytes, MiB = 2²⁰); a ratio "
+        "as 73/576 or to 3 digits (0.127, 12.7%). Enter checks.</small>")
     verdict = ipywidgets.HTML()
     score = ipywidgets.HTML()
     state = {"problem": None, "answered": False, "right": 0, "done": 0}
@@ -133,14 +136,21 @@ def drill(kind=None, seed=None):
 
     def on_check(_=None):
         p = state["problem"]
+        if not answer.value.strip():
+            verdict.value = "<p>Type an answer first.</p>"
+            return
         ok = _drill.check(p, answer.value)
         if not state["answered"]:
             state["done"] += 1
             state["right"] += ok
             state["answered"] = True
-        shown = (f"{p.answer.numerator}/{p.answer.denominator} ≈ {float(p.answer):#.3g}"
-                 if not isinstance(p.answer, (int, np.integer)) else f"{p.answer:,} {p.unit}")
-        head = "✓ Right" if ok else f"✗ Wrong: the answer is {shown}"
+        try:
+            _drill.parse_answer(answer.value)
+            unread = ""
+        except ValueError:
+            unread = f" (could not read “{answer.value}” as a number)"
+        shown = _drill.answer_text(p)
+        head = f"✓ Right: {shown}" if ok else f"✗ Wrong{unread}: the answer is {shown}"
         verdict.value = (f"<p><b>{html.escape(head)}</b></p>"
                          f"<pre>{html.escape(p.working)}</pre>")
         show_score()
@@ -152,4 +162,4 @@ def drill(kind=None, seed=None):
     new_problem()
     show_score()
     return ipywidgets.VBox([ipywidgets.HBox([kinds, new]), question,
-                            ipywidgets.HBox([answer, check]), verdict, score])
+                            ipywidgets.HBox([answer, check]), hint, verdict, score])

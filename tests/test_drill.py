@@ -1,7 +1,7 @@
 """cnnlib.drill: every kind's answer equals torch's (built and run layer: output shape, numel,
 FlopCounterMode, bytes, gradient span), the working ends in the answer and fits a phone, check()
 accepts the answer's spellings and rejects wrong ones, formula cards are stable, bad input raises.
-The JavaScript port is held against these calculators by tests/browser/test_drill.py."""
+The JavaScript port is held against these calculators by tests/browser/test_drill_page.py."""
 from fractions import Fraction
 
 import numpy as np
@@ -111,7 +111,8 @@ def _problem(answer, kind="macs"):
     ("8670万", True), ("0.0867G", True), ("86.70M", True),
     ("90M", False), ("86.8M", False), ("86704127", False), ("86,704,129", False), ("86.7", False),
     ("8.7e7", True), ("9e7", False), ("", False), ("abc", False), ("86.7MM", False),
-    ("-86704128", False),
+    ("-86704128", False), ("86.7 million", True), ("87 million FLOPs", True),
+    ("0.0867 billion", True), ("86704 thousand", True), ("90 million", False), ("86.7m", False),
 ])
 def test_check_counts(text, right):
     assert drill.check(_problem(86704128), text) is right
@@ -130,6 +131,7 @@ def test_check_ratio(text, right):
 @pytest.mark.parametrize("text,right", [
     ("25690112", True), ("25,690,112 bytes", True), ("25.7MB", True), ("24.5 MiB", True),
     ("24.5MiB", True), ("25088 KiB", True), ("24.6 MiB", False), ("26MB", True),
+    ("24.5 MB", False), ("25088 KB", False),     # MB, KB: powers of ten
 ])
 def test_check_memory(text, right):
     assert drill.check(_problem(25690112, "activation_memory"), text) is right
@@ -157,6 +159,28 @@ def test_check_accepts_the_generated_answers(kind):
             assert not drill.check(p, str(ans + 1)) and not drill.check(p, str(ans - 1))
             if ans >= 10**6:
                 assert drill.check(p, f"{ans / 1e6:.3g}M")
+
+
+def test_answer_text():
+    assert drill.answer_text(_problem(86704128, "flops")) == "86,704,128 FLOPs"
+    assert drill.answer_text(_problem(Fraction(73, 576), "separable_ratio")) == "73/576 ≈ 0.127"
+    with pytest.raises(TypeError, match="problem="):
+        drill.answer_text(86704128)
+
+
+def test_wording():
+    """Articles as the numbers are read ("an 8×8", "an 11×11"), and a pooling layer's default
+    stride named, not given away, then explained in the working."""
+    text, _ = drill._TEXT["conv_output"](dict(in_size=8, kernel_size=11, stride=1, padding=5,
+                                              dilation=1), 8)
+    assert text.startswith("An 11×11 convolution") and "applied to an 8×8 feature" in text
+    text, _ = drill._TEXT["conv_output"](dict(in_size=112, kernel_size=3, stride=1, padding=1,
+                                              dilation=1), 112)
+    assert text.startswith("A 3×3 convolution") and "applied to a 112×112 feature" in text
+    a = dict(in_size=128, kernel_size=5, stride=None, padding=2, ceil_mode=False)
+    text, working = drill._TEXT["pool_output"](a, drill.solve("pool_output", a))
+    assert "stride left at its default" in text and "kernel_size" not in text
+    assert "torch's default is the kernel size, s = 5" in working
 
 
 def test_generate_is_reproducible():
@@ -212,7 +236,7 @@ def test_bad_arguments():
 def test_widget_plays_a_problem():
     from cnnlib import widgets
     w = widgets.drill(kind="params", seed=4)
-    kinds_new, question, answer_row, verdict, score = w.children
+    kinds_new, question, answer_row, hint, verdict, score = w.children
     answer, check = answer_row.children
     p = drill.generate("params", np.random.default_rng(4))
     assert p.text in question.value.replace("&#x27;", "'")

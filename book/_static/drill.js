@@ -5,7 +5,7 @@
    Python twin: cnnlib/drill.py (problems, working, check) and cnnlib/_sizes.py, _cost.py,
    _receptive.py (formulas). window.cnnDrill.formulas.<name> take cnnlib's argument names, order
    and defaults (positional; spatial sizes as ints, a list where cnnlib takes a tuple) and throw
-   where cnnlib raises ValueError/TypeError. tests/browser/test_drill.py runs this very file in
+   where cnnlib raises ValueError/TypeError. tests/browser/test_drill_page.py runs this very file in
    Chromium and compares it with cnnlib on thousands of random cases, the check on many typed
    answers, and plays a problem. */
 (function () {
@@ -346,6 +346,13 @@
     return String(n);
   }
 
+  /** The article before a number read aloud: "an 8×8", "an 11×11", "a 112×112"
+      (cnnlib.drill._a). */
+  function an(n, capital) {
+    const word = String(n)[0] === "8" || n === 11 || n === 18 ? "an" : "a";
+    return capital ? word[0].toUpperCase() + word.slice(1) : word;
+  }
+
   const TEXT = {
     conv_output: function (a, ans) {
       const {kernel_size: k, stride: s, padding: p, dilation: d, in_size: n} = a;
@@ -357,12 +364,13 @@
                     "      = ⌊" + span + " / " + s + "⌋ + 1 = " + Math.floor(span / s) +
                     " + 1 = " + ans];
       if (d > 1) work.push("(the dilated kernel spans d(k−1)+1 = " + (d * (k - 1) + 1) + " pixels)");
-      return ["A " + k + "×" + k + " convolution (" + opts + ") is applied to a " + n + "×" + n +
-              " feature map. What is the output height (= width)?", work];
+      return [an(k, true) + " " + k + "×" + k + " convolution (" + opts + ") is applied to " +
+              an(n) + " " + n + "×" + n + " feature map. What is the output height (= width)?",
+              work];
     },
     pool_output: function (a, ans) {
       const k = a.kernel_size, n = a.in_size, p = a.padding, ceil = a.ceil_mode;
-      const stride = a.stride === null ? "stride=None (= kernel_size)" : "stride " + a.stride;
+      const stride = a.stride === null ? "stride left at its default" : "stride " + a.stride;
       const s = a.stride === null ? k : a.stride;
       const [lo, hi] = ceil ? ["⌈", "⌉"] : ["⌊", "⌋"];
       const span = n + 2 * p - k;
@@ -371,6 +379,9 @@
                     (ceil ? "   (ceil_mode)" : ""),
                     "      = " + lo + "(" + n + " + 2·" + p + " − " + k + ") / " + s + hi + " + 1",
                     "      = " + lo + span + " / " + s + hi + " + 1 = " + q + " + 1 = " + (q + 1)];
+      if (a.stride === null) {
+        work.splice(0, 0, "(stride not given: torch's default is the kernel size, s = " + k + ")");
+      }
       if (ceil && q + 1 !== ans) {
         work.push("but the last window would start at " + q + "·" + s + " = " + q * s +
                   " ≥ H_in + p = " + (n + p) + ",", "in the padding: torch drops it → " + ans);
@@ -378,17 +389,18 @@
         work.push("(with floor it would be " + (Math.floor(span / s) + 1) +
                   ": ceil keeps the partial last window)");
       }
-      return ["A " + k + "×" + k + " max-pool (" + stride + ", padding " + p + ", ceil_mode=" +
-              (ceil ? "True" : "False") + ") is applied to a " + n + "×" + n +
-              " feature map. What is the output height (= width)?", work];
+      return [an(k, true) + " " + k + "×" + k + " max-pool (" + stride + ", padding " + p +
+              ", ceil_mode=" + (ceil ? "True" : "False") + ") is applied to " + an(n) + " " + n +
+              "×" + n + " feature map. What is the output height (= width)?", work];
     },
     transposed_output: function (a, ans) {
       const {in_size: n, kernel_size: k, stride: s, padding: p, output_padding: op,
              dilation: d} = a;
       const opts = "stride " + s + ", padding " + p + ", output_padding " + op +
                    (d > 1 ? ", dilation " + d : "");
-      return ["A " + k + "×" + k + " transposed convolution (" + opts + ") is applied to a " +
-              n + "×" + n + " feature map. What is the output height (= width)?",
+      return [an(k, true) + " " + k + "×" + k + " transposed convolution (" + opts +
+              ") is applied to " + an(n) + " " + n + "×" + n +
+              " feature map. What is the output height (= width)?",
               ["H_out = (H_in − 1)·s − 2p + d(k−1) + output_padding + 1",
                "      = (" + n + " − 1)·" + s + " − 2·" + p + " + " + d + "·(" + k + "−1) + " +
                op + " + 1",
@@ -501,11 +513,12 @@
   }
 
   // ------------------------------------------------------------------------------ checking
-  // The same rule as cnnlib.drill.check (tests/browser/test_drill.py compares them).
+  // The same rule as cnnlib.drill.check (tests/browser/test_drill_page.py compares them).
   const MULTIPLIERS = {"": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024,
-                       Mi: 1048576, Gi: 1073741824, "万": 1e4, "亿": 1e8};
+                       Mi: 1048576, Gi: 1073741824, "万": 1e4, "亿": 1e8, thousand: 1e3,
+                       million: 1e6, billion: 1e9};
   const NUMBER = new RegExp("^([0-9]*)(?:\\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,3}))?" +
-                            " *(%)? *(Ki|Mi|Gi|[kKMGT万亿])?(?:i?B)? *" +
+                            " *(%)? *(Ki|Mi|Gi|thousand|million|billion|[kKMGT万亿])?(?:i?B)? *" +
                             "([Bb]ytes?|MACs?|macs?|FLOPs?|flops?|[Pp]arams|[Pp]arameters" +
                             "|[Pp]ixels?|px)?$");
   const FRACTION = /^([0-9]+) *\/ *([0-9]+)$/;
@@ -610,8 +623,9 @@
     const checkButton = el("button", {type: "submit", "class": "cnn-drill-check"}, "Check");
     answerRow.append(answerLabel, input, checkButton);
     const hint = el("p", {"class": "cnn-drill-hint"},
-                    "Type the exact number (1,024 or 1024) or a rounded one (86.7M, 24.5 MiB, " +
-                    "0.127, 73/576); Enter checks.");
+                    "Type the exact number (1,024 or 1024) or a rounded one with at least 2 " +
+                    "significant digits (86.7M, 87 million, 24.5 MiB; MB = 10⁶ bytes, MiB = " +
+                    "2²⁰); a ratio as 73/576 or to 3 digits (0.127, 12.7%). Enter checks.");
     const verdict = el("p", {"class": "cnn-drill-verdict", role: "status",
                              "aria-live": "polite"});
     const working = el("pre", {"class": "cnn-drill-working", hidden: ""});

@@ -155,7 +155,8 @@ def test_js_check_agrees_with_python(drill_page):
              "24.5 MiB", "25088 KiB", "26MB", "73/576", "146/1152", "0.127", "12.7%", ".127",
              "0.13", "1/9", "1.27e-1", "0.0230", "0.023", "433/18816", "1,024", "1.0k", "1k",
              "1.02k", "1 KiB", "7", "7.0", "", "abc", "-7", "1/0", "12,34", "99999999999999999999",
-             "1e999", "0.000000000000000000001", "1e-3%"]
+             "1e999", "0.000000000000000000001", "1e-3%", "86.7 million", "87 million FLOPs",
+             "0.0867 billion", "86704 thousand", "86.7m", "24.5 MB", "1 thousand"]
     pairs = []
     for ans in answers:
         own = ([f"{ans.numerator}/{ans.denominator}", f"{float(ans):#.3g}",
