@@ -27,7 +27,7 @@ from ._receptive import receptive_field
 from ._sizes import conv_output_size, conv_transpose_output_size, pool_output_size
 
 __all__ = ["KINDS", "Problem", "generate", "solve", "check", "parse_answer", "activation_bytes",
-           "formula_cards", "DTYPE_BYTES", "torch_answer", "answer_text"]
+           "formula_cards", "DTYPE_BYTES", "torch_answer", "answer_text", "ARGS"]
 
 #: Problem kinds, in the order the drill offers them, with a short label for menus.
 KINDS = {
@@ -83,6 +83,37 @@ def activation_bytes(shape, dtype="float32") -> int:
     return out
 
 
+#: The keys of ``args`` that :func:`solve` and :func:`torch_answer` read, by kind.
+ARGS = {
+    "conv_output": ("in_size", "kernel_size", "stride", "padding", "dilation"),
+    "pool_output": ("in_size", "kernel_size", "stride", "padding", "ceil_mode"),
+    "transposed_output": ("in_size", "kernel_size", "stride", "padding", "output_padding",
+                          "dilation"),
+    "params": ("in_channels", "out_channels", "kernel_size", "groups", "bias"),
+    "grouped_params": ("in_channels", "out_channels", "kernel_size", "groups", "bias"),
+    "macs": ("in_channels", "out_channels", "kernel_size", "in_size", "stride", "padding",
+             "groups"),
+    "flops": ("in_channels", "out_channels", "kernel_size", "in_size", "stride", "padding",
+              "groups"),
+    "receptive_field": ("layers",),
+    "separable_ratio": ("in_channels", "out_channels", "kernel_size"),
+    "activation_memory": ("batch", "in_channels", "out_channels", "kernel_size", "in_size",
+                          "stride", "padding", "dtype"),
+}
+
+
+def _check_args(kind, args):
+    _check_kind(kind)
+    if not isinstance(args, dict):
+        raise TypeError(f"args={args!r} must be a dict of the layer's arguments")
+    missing = [k for k in ARGS[kind] if k not in args]
+    unknown = [k for k in args if k not in ARGS[kind]]
+    if missing or unknown:
+        raise ValueError(f"args for kind={kind!r} must have exactly the keys {list(ARGS[kind])}"
+                         + (f"; missing {missing}" if missing else "")
+                         + (f"; unknown {unknown}" if unknown else ""))
+
+
 def _layer_out(a):
     return conv_output_size(a["in_size"], a["kernel_size"], a["stride"], a["padding"])
 
@@ -97,9 +128,11 @@ def solve(kind: str, args: dict):
     ``macs``/``flops`` — ``in_channels, out_channels, kernel_size, in_size, stride, padding,
     groups``; ``receptive_field`` — ``layers`` (a list of ``[k, s, p, d]``);
     ``separable_ratio`` — ``in_channels, out_channels, kernel_size``; ``activation_memory`` —
-    ``batch, in_channels, out_channels, kernel_size, in_size, stride, padding, dtype``.
+    ``batch, in_channels, out_channels, kernel_size, in_size, stride, padding, dtype``
+    (:data:`ARGS`). Missing or unknown keys raise ValueError; values the calculators refuse,
+    their ValueError or TypeError.
     """
-    _check_kind(kind)
+    _check_args(kind, args)
     a = args
     if kind == "conv_output":
         return conv_output_size(a["in_size"], a["kernel_size"], a["stride"], a["padding"],
@@ -575,7 +608,7 @@ def torch_answer(kind: str, args: dict):
 
     from .measure import torch_counts
 
-    _check_kind(kind)
+    _check_args(kind, args)
     a = args
     meta = torch.device("meta")
     if kind == "conv_output":

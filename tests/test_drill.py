@@ -209,6 +209,13 @@ def test_bad_arguments():
         drill.generate("size")
     with pytest.raises(ValueError, match="kind="):
         drill.solve("nope", {})
+    with pytest.raises(ValueError, match=r"kind='params'.*missing \['in_channels'"):
+        drill.solve("params", dict(out_channels=8, kernel_size=3, groups=1, bias=True))
+    with pytest.raises(ValueError, match=r"unknown \['extra'\]"):
+        drill.torch_answer("conv_output", dict(in_size=8, kernel_size=3, stride=1, padding=1,
+                                               dilation=1, extra=2))
+    with pytest.raises(TypeError, match="args=None"):
+        drill.solve("macs", None)
     with pytest.raises(TypeError, match="rng='x'"):
         drill.generate("macs", "x")
     with pytest.raises(TypeError, match="rng=-1"):
