@@ -309,44 +309,29 @@ def _phase_taps(i_n: int, k: int, s: int, p: int, d: int, o_n: int):
 
 
 @njit(cache=True, parallel=True)
-def _phase_kernel(xp, wr, b, hp_w, lh, lw, cy, ty, dy, qy, cx, tx, dx, qx, band, log, cols,
+def _phase_kernel(xp, wr, b, hp_w, lh, lw, cy, ty, dy, cx, tx, dx, qx, plan, starts, log, cols,
                   out):
     """Transposed convolution as ``sh·sw`` phase convolutions, each a sum of shifted GEMMs.
 
     ``xp (N, C_in, ·)`` is the input zero-padded to width ``hp_w`` (``lh`` rows, ``lw``
     columns before it; one spare row after), flattened per channel; ``wr (g, kh, kw, C_out/g,
-    C_in/g)`` the weight, one matrix per tap; ``cy, ty, dy, qy`` (and ``x``) the phases of
-    :func:`_phase_taps`. A work item is (sample, group, phase ``(ry, rx)``, band of ``band``
-    phase rows): its output pixels ``(qy·sh + ry, qx·sw + rx)`` are, on the padded width,
+    C_in/g)`` the weight, one matrix per tap; ``cy, ty, dy`` (and ``x``) the phases of
+    :func:`_phase_taps`, ``qx`` the outputs per column phase. A work item ``plan[i] = (n, g,
+    ry, rx, q0, q1)`` is the phase rows ``q0 ≤ qy < q1`` of phase ``(ry, rx)`` of one sample
+    and group: its output pixels ``(qy·sh + ry, qx·sw + rx)`` are, on the padded width,
     ``Σ_taps W_tap · X[shifted by the tap's δ]`` — for every tap one GEMM (``C_out/g × C_in/g``
     by ``C_in/g × rows·hp_w``) whose right operand is a *view* of ``xp`` (the shift is an
     offset into the flat rows; the extra columns of each row are computed and dropped) — into
     the task's block of ``cols``, then copied with the bias into the phase's pixels of ``out``.
-    Items write disjoint pixels. Task ``t`` runs items ``t, t + tasks, ...``.
+    Items write disjoint pixels; task ``t`` runs items ``starts[t]:starts[t + 1]``.
     """
-    n_batch, c_in = xp.shape[0], xp.shape[1]
-    g_n, c_out_g, c_in_g = wr.shape[0], wr.shape[3], wr.shape[4]
+    c_out_g, c_in_g = wr.shape[3], wr.shape[4]
     sh, sw = cy.shape[0], cx.shape[0]
-    max_q = 0
-    for r in range(sh):
-        max_q = max(max_q, qy[r])
-    bands = (max_q + band - 1) // band
-    items = n_batch * g_n * sh * sw * bands
-    tasks = cols.shape[0]
-    for t in prange(tasks):
-        for item in range(t, items, tasks):
-            bnd = item % bands
-            rest = item // bands
-            rx = rest % sw
-            rest //= sw
-            ry = rest % sh
-            rest //= sh
-            g = rest % g_n
-            n = rest // g_n
-            q0 = bnd * band
-            q1 = min(qy[ry], q0 + band)
-            if q1 <= q0 or qx[rx] == 0:
-                continue
+    taps = cy.max() * cx.max()
+    for t in prange(starts.shape[0] - 1):
+        for item in range(starts[t], starts[t + 1]):
+            n, g, ry, rx, q0, q1 = (plan[item, 0], plan[item, 1], plan[item, 2], plan[item, 3],
+                                    plan[item, 4], plan[item, 5])
             rows = q1 - q0
             dst = cols[t, :c_out_g * rows * hp_w].reshape((c_out_g, rows * hp_w))
             first = True
@@ -354,9 +339,8 @@ def _phase_kernel(xp, wr, b, hp_w, lh, lw, cy, ty, dy, qy, cx, tx, dx, qx, band,
                 for e in range(cx[rx]):
                     off = (q0 + dy[ry, a] + lh) * hp_w + dx[rx, e] + lw
                     src = xp[n, g * c_in_g:(g + 1) * c_in_g, off:off + rows * hp_w]
-                    i = (item * cy.max() + a) * cx.max() + e
                     gemm_logged(wr[g, ty[ry, a], tx[rx, e]], src, dst, 0.0 if first else 1.0,
-                                log, i)
+                                log, (item * cy.max() + a) * cx.max() + e)
                     first = False
             for c in range(c_out_g):
                 co = g * c_out_g + c
@@ -374,6 +358,32 @@ def _phase_kernel(xp, wr, b, hp_w, lh, lw, cy, ty, dy, qy, cx, tx, dx, qx, band,
 
 
 PHASE_BAND_BYTES = 512 << 10     # a phase item's output block: about this many bytes
+PHASE_ITEMS_PER_THREAD = 4       # with several threads, at least this many items per thread
+
+
+def _phase_plan(n_batch, groups, qy, qx, cy, cx, band, n_threads):
+    """Work items ``(n, g, ry, rx, q0, q1)`` of :func:`_phase_kernel` and their split over
+    ``n_threads`` tasks: ``(plan, starts)``, items of task ``t`` at ``plan[starts[t]:starts[t+1]]``.
+
+    Phases differ in work (their tap counts: 4, 2, 2, 1 for a 3×3 kernel at stride 2), so the
+    items go, largest first, to the least loaded task (work = taps × rows, plus one for the
+    copy) instead of round robin.
+    """
+    items = [(n, g, ry, rx, q0, min(int(qy[ry]), q0 + band))
+             for n in range(n_batch) for g in range(groups)
+             for ry in range(len(qy)) for rx in range(len(qx)) if qx[rx] > 0
+             for q0 in range(0, int(qy[ry]), band)]
+    cost = [(max(1, int(cy[it[2]] * cx[it[3]])) + 1) * (it[5] - it[4]) for it in items]
+    tasks = max(1, min(n_threads, len(items)))
+    load = [0] * tasks
+    owner = [[] for _ in range(tasks)]
+    for i in sorted(range(len(items)), key=lambda i: -cost[i]):
+        t = load.index(min(load))
+        load[t] += cost[i]
+        owner[t].append(items[i])
+    plan = np.array([it for o in owner for it in o], dtype=np.int64).reshape(-1, 6)
+    starts = np.cumsum([0] + [len(o) for o in owner]).astype(np.int64)
+    return plan, starts
 
 
 def _phase(spec, n: int) -> np.ndarray:
@@ -405,16 +415,17 @@ def _phase(spec, n: int) -> np.ndarray:
     max_q = int(qy.max())
     band = min(max_q, max(1, PHASE_BAND_BYTES // (c_out_g * wp * x.itemsize)))
     n_threads = threads()
-    while n_batch * g * sh * sw * -(-max_q // band) < n_threads and band > 1:
-        band = -(-band // 2)
-    items = n_batch * g * sh * sw * -(-max_q // band)
-    tasks = min(items, n_threads)
-    cols = scratch("conv_transpose_phase", (tasks, c_out_g * band * wp), x.dtype)
+    if n_threads > 1:                      # enough items to balance the threads' loads
+        while (n_batch * g * int((qx > 0).sum()) * sum(-(-int(q) // band) for q in qy)
+               < PHASE_ITEMS_PER_THREAD * n_threads and band > 1):
+            band = -(-band // 2)
+    plan, starts = _phase_plan(n_batch, g, qy, qx, cy, cx, band, n_threads)
+    cols = scratch("conv_transpose_phase", (len(starts) - 1, c_out_g * band * wp), x.dtype)
     out = np.empty((n_batch, c_out, o_h, o_w), dtype=x.dtype)
-    log = new_log(items * int(cy.max()) * int(cx.max()))
+    log = new_log(len(plan) * int(cy.max()) * int(cx.max()))
     with blas_single_threaded():
-        _phase_kernel(xp.reshape(n_batch, c_in, -1), wr, spec.b, wp, lh, lw, cy, ty, dy, qy, cx,
-                      tx, dx, qx, band, log, cols, out)
+        _phase_kernel(xp.reshape(n_batch, c_in, -1), wr, spec.b, wp, lh, lw, cy, ty, dy, cx, tx,
+                      dx, qx, plan, starts, log, cols, out)
     flush_log(log[log[:, 0] > 0])
     return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
 
