@@ -13,17 +13,34 @@ inside the input,
           x\!\left[n, c_i, \tfrac{o + p - kd}{s}\right] w[c_i, c_o \bmod (C_{out}/g), k]
 
 where :math:`G(c_o)` is the block of :math:`C_{in}/g` input channels of ``c_o``'s group and
-``weight`` has torch's layout ``(C_in, C_out/groups, *kernel)``. One numba kernel with
-three spatial dims serves 1-D and 2-D (singleton dims are inserted).
+``weight`` has torch's layout ``(C_in, C_out/groups, *kernel)``. That gather kernel
+(``method="gather"``, one numba kernel with three spatial dims for 1-D and 2-D) is the
+definition loop by loop. The default ``method="auto"`` (:func:`choose_method`) runs one of two
+fast methods built on BLAS GEMMs (called from numba's threads, BLAS single-threaded inside):
+
+* ``"gemm"`` — GEMM then col2im, as frameworks do: per sample and group,
+  :math:`\text{cols} = W_g^\top X_g` (``C_out/g·kh·kw × H·W``) by one GEMM, then every
+  column is scatter-added into the output (col2im, the adjoint of im2col), block of output
+  channels by block, band of input pixels by band, so the columns stay in cache;
+* ``"phase"`` — the ``sh·sw`` phase decomposition: the outputs ``o ≡ r (mod s)`` of one phase
+  form a dense stride-1 convolution of the input with the taps ``k`` that reach them
+  (:func:`_phase_taps`), computed as one GEMM per tap on a shifted view of the zero-padded
+  input, with no column matrix at all.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
+from ._blas import (_NO_TRANS, _ROW_MAJOR, HAVE_CBLAS, _dgemm, _sgemm, flush_log, gemm_logged,
+                    new_log)
 from ._sizes import conv_transpose_output_size
+from ._threads import blas_single_threaded, scratch, threads
+from ._wcache import transformed
 from ._validation import as_array, conv_tensors, non_negative, same_dtype
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose1d_naive",
@@ -120,16 +137,335 @@ def _conv_transpose3d_kernel(xl, wl, b, sd, sh, sw, pd, ph, pw, dd, dh, dw, grou
     return out
 
 
+if HAVE_CBLAS:
+    _TRANS = 112
+
+    @njit(cache=True, nogil=True)
+    def _gemm_tn(a, b, c):
+        """``c[:] = a.T @ b`` (``a`` is ``k×m``; 2-D, unit column stride, one dtype; BLAS)."""
+        k, m = a.shape
+        n = b.shape[1]
+        if m == 0 or n == 0:
+            return
+        size = a.itemsize
+        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
+        if size == 4:
+            _sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, np.float32(1.0),
+                   a.ctypes, max(lda, m, 1), b.ctypes, max(ldb, n, 1), np.float32(0.0),
+                   c.ctypes, max(ldc, n, 1))
+        else:
+            _dgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, 1.0, a.ctypes,
+                   max(lda, m, 1), b.ctypes, max(ldb, n, 1), 0.0, c.ctypes,
+                   max(ldc, n, 1))
+else:                               # pragma: no cover - NumPy wheels ship an ILP64 CBLAS
+    @njit(cache=True, nogil=True)
+    def _gemm_tn(a, b, c):
+        """``c[:] = a.T @ b`` with numba loops (no CBLAS found)."""
+        k, m = a.shape
+        c[:] = 0
+        for p in range(k):
+            for i in range(m):
+                aip = a[p, i]
+                for j in range(b.shape[1]):
+                    c[i, j] += aip * b[p, j]
+
+
+@njit(cache=True, nogil=True)
+def _col2im_block(cols, kh, kw, w, sh, sw, ph, pw, dh, dw, p0, p1, co0, out_n):
+    """Scatter-add the columns of one block of output channels into their planes.
+
+    ``cols`` is ``(cb·kh·kw, p1 − p0)``: row ``(c·kh + i)·kw + j`` holds tap ``(i, j)`` of
+    block channel ``c`` for the input pixels ``p0 ≤ iy·w + ix < p1``. Output channel
+    ``co0 + c`` (plane ``out_n[co0 + c]``) gets input pixel ``(iy, ix)``'s value at
+    ``(iy·sh − ph + i·dh, ix·sw − pw + j·dw)`` when that lies inside the output.
+    """
+    o_h, o_w = out_n.shape[1], out_n.shape[2]
+    cb = cols.shape[0] // (kh * kw)
+    for c in range(cb):
+        plane = out_n[co0 + c]
+        for i in range(kh):
+            for j in range(kw):
+                src = cols[(c * kh + i) * kw + j]
+                off = j * dw - pw                  # ox = ix·sw + off
+                lo = 0 if off >= 0 else (-off + sw - 1) // sw
+                hi = min(w, (o_w - 1 - off) // sw + 1) if o_w - 1 - off >= 0 else 0
+                for iy in range(p0 // w, (p1 - 1) // w + 1):
+                    oy = iy * sh - ph + i * dh
+                    if oy < 0 or oy >= o_h:
+                        continue
+                    row = plane[oy]
+                    base = iy * w - p0            # column of pixel (iy, 0) in cols
+                    a = max(lo, p0 - iy * w)
+                    e = min(hi, p1 - iy * w)
+                    for ix in range(a, e):
+                        row[ix * sw + off] += src[base + ix]
+
+
+@njit(cache=True, parallel=True)
+def _gemm_col2im_kernel(xm, wm, b, kh, kw, w, sh, sw, ph, pw, dh, dw, groups, cb, band, log,
+                        cols, out):
+    """Transposed convolution as GEMM then col2im, split over numba's threads.
+
+    ``xm`` is the input ``(N, C_in, H·W)``, ``wm`` the weight ``(C_in, C_out/g·kh·kw)``
+    (torch's layout, flattened), ``out`` ``(N, C_out, oH, oW)``. A work item is (sample,
+    group, block of ``cb`` output channels); its planes are first filled with the bias, then,
+    for every band of ``band`` input pixels, one GEMM ``W_blockᵀ · X_g,band`` (``cb·kh·kw ×
+    C_in/g`` by ``C_in/g × band``; BLAS single-threaded) fills the task's own block of
+    ``cols (tasks, cb·kh·kw·band)``, which :func:`_col2im_block` scatter-adds into the planes
+    while it is in the core's cache. No two items write the same plane. Task ``t`` runs items
+    ``t, t + tasks, ...``.
+    """
+    n_batch, c_in, hw = xm.shape
+    c_out = out.shape[1]
+    c_in_g, c_out_g = c_in // groups, c_out // groups
+    kk = kh * kw
+    blocks = (c_out_g + cb - 1) // cb
+    items = n_batch * groups * blocks
+    bands = (hw + band - 1) // band
+    tasks = cols.shape[0]
+    for t in prange(tasks):
+        for item in range(t, items, tasks):
+            n = item // (groups * blocks)
+            g = (item // blocks) % groups
+            blk = item % blocks
+            c0 = blk * cb
+            c1 = min(c_out_g, c0 + cb)
+            m = (c1 - c0) * kk
+            co0 = g * c_out_g + c0
+            for c in range(co0, co0 + c1 - c0):
+                out[n, c] = b[c]
+            a = wm[g * c_in_g:(g + 1) * c_in_g, c0 * kk:c1 * kk]
+            for q in range(bands):
+                p0 = q * band
+                p1 = min(hw, p0 + band)
+                dst = cols[t, :m * (p1 - p0)].reshape((m, p1 - p0))
+                i = item * bands + q
+                if i < log.shape[0]:
+                    log[i, 0], log[i, 1], log[i, 2] = m, c_in_g, p1 - p0
+                _gemm_tn(a, xm[n, g * c_in_g:(g + 1) * c_in_g, p0:p1], dst)
+                _col2im_block(dst, kh, kw, w, sh, sw, ph, pw, dh, dw, p0, p1, co0, out[n])
+    return out
+
+
+COL2IM_ROWS = 128                # GEMM rows per work item: cb·kh·kw ≈ this (cb output channels)
+COL2IM_BAND_BYTES = 512 << 10    # a band's columns: about this many bytes (a core's L2)
+COL2IM_MIN_BAND = 64             # ... but at least this many input pixels
+
+
+def _gemm_col2im(spec, n: int) -> np.ndarray:
+    """``method="gemm"``: GEMM then col2im (:func:`_gemm_col2im_kernel`), 1-D and 2-D."""
+    x, wt = spec.x, spec.w
+    n_batch, c_in = x.shape[:2]
+    c_out_g = wt.shape[1]
+    c_out = c_out_g * spec.groups
+    h, w = _lift(x.shape[2:], n, 1)[1:]
+    kh, kw = _lift(wt.shape[2:], n, 1)[1:]
+    o_h, o_w = _lift(spec.out_spatial, n, 1)[1:]
+    sh, sw = _lift(spec.stride, n, 1)[1:]
+    ph, pw = _lift(spec.padding, n, 0)[1:]
+    dh, dw = _lift(spec.dilation, n, 1)[1:]
+    kk = kh * kw
+    cb = min(c_out_g, max(1, -(-COL2IM_ROWS // kk)))
+    n_threads = threads()
+    while n_batch * spec.groups * -(-c_out_g // cb) < n_threads and cb > 1:
+        cb = -(-cb // 2)                   # at least one item per thread
+    items = n_batch * spec.groups * -(-c_out_g // cb)
+    band = min(h * w, max(COL2IM_MIN_BAND, COL2IM_BAND_BYTES // (cb * kk * x.itemsize)))
+    tasks = min(items, n_threads)
+    cols = scratch("conv_transpose_cols", (tasks, cb * kk * band), x.dtype)
+    out = np.empty((n_batch, c_out, o_h, o_w), dtype=x.dtype)
+    log = new_log(items * -(-(h * w) // band))
+    with blas_single_threaded():
+        _gemm_col2im_kernel(x.reshape(n_batch, c_in, h * w), wt.reshape(c_in, -1), spec.b, kh,
+                            kw, w, sh, sw, ph, pw, dh, dw, spec.groups, cb, band, log, cols, out)
+    flush_log(log)
+    return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
+
+
+def _phase_taps(i_n: int, k: int, s: int, p: int, d: int, o_n: int):
+    """Split one dim of a transposed convolution into its ``s`` output phases.
+
+    Output ``o = q·s + r`` (phase ``r``) receives tap ``t`` exactly when ``(r + p − t·d)`` is a
+    multiple of ``s``, from input ``i = q + δ`` with ``δ = (r + p − t·d)/s``. Returns
+    ``count (s,)``, ``taps (s, k)``, ``delta (s, k)`` (first ``count[r]`` entries valid),
+    ``q (s,)`` (outputs per phase) and the zero padding ``lo, hi`` the input needs so that
+    every ``q + δ`` of every phase is inside it.
+    """
+    count = np.zeros(s, np.int64)
+    taps = np.zeros((s, k), np.int64)
+    delta = np.zeros((s, k), np.int64)
+    q = np.array([max(0, -(-(o_n - r) // s)) for r in range(s)], np.int64)
+    lo = hi = 0
+    for r in range(s):
+        for t in range(k):
+            if (r + p - t * d) % s == 0:
+                dl = (r + p - t * d) // s
+                taps[r, count[r]], delta[r, count[r]] = t, dl
+                count[r] += 1
+                if q[r] > 0:
+                    lo = max(lo, -dl)
+                    hi = max(hi, q[r] - 1 + dl - (i_n - 1))
+    return count, taps, delta, q, lo, hi
+
+
+@njit(cache=True, parallel=True)
+def _phase_kernel(xp, wr, b, hp_w, lh, lw, cy, ty, dy, cx, tx, dx, qx, plan, starts, log, cols,
+                  out):
+    """Transposed convolution as ``sh·sw`` phase convolutions, each a sum of shifted GEMMs.
+
+    ``xp (N, C_in, ·)`` is the input zero-padded to width ``hp_w`` (``lh`` rows, ``lw``
+    columns before it; one spare row after), flattened per channel; ``wr (g, kh, kw, C_out/g,
+    C_in/g)`` the weight, one matrix per tap; ``cy, ty, dy`` (and ``x``) the phases of
+    :func:`_phase_taps`, ``qx`` the outputs per column phase. A work item ``plan[i] = (n, g,
+    ry, rx, q0, q1)`` is the phase rows ``q0 ≤ qy < q1`` of phase ``(ry, rx)`` of one sample
+    and group: its output pixels ``(qy·sh + ry, qx·sw + rx)`` are, on the padded width,
+    ``Σ_taps W_tap · X[shifted by the tap's δ]`` — for every tap one GEMM (``C_out/g × C_in/g``
+    by ``C_in/g × rows·hp_w``) whose right operand is a *view* of ``xp`` (the shift is an
+    offset into the flat rows; the extra columns of each row are computed and dropped) — into
+    the task's block of ``cols``, then copied with the bias into the phase's pixels of ``out``.
+    Items write disjoint pixels; task ``t`` runs items ``starts[t]:starts[t + 1]``.
+    """
+    c_out_g, c_in_g = wr.shape[3], wr.shape[4]
+    sh, sw = cy.shape[0], cx.shape[0]
+    taps = cy.max() * cx.max()
+    for t in prange(starts.shape[0] - 1):
+        for item in range(starts[t], starts[t + 1]):
+            n, g, ry, rx, q0, q1 = (plan[item, 0], plan[item, 1], plan[item, 2], plan[item, 3],
+                                    plan[item, 4], plan[item, 5])
+            rows = q1 - q0
+            dst = cols[t, :c_out_g * rows * hp_w].reshape((c_out_g, rows * hp_w))
+            first = True
+            for a in range(cy[ry]):
+                for e in range(cx[rx]):
+                    off = (q0 + dy[ry, a] + lh) * hp_w + dx[rx, e] + lw
+                    src = xp[n, g * c_in_g:(g + 1) * c_in_g, off:off + rows * hp_w]
+                    gemm_logged(wr[g, ty[ry, a], tx[rx, e]], src, dst, 0.0 if first else 1.0,
+                                log, (item * cy.max() + a) * cx.max() + e)
+                    first = False
+            for c in range(c_out_g):
+                co = g * c_out_g + c
+                bias = b[co]
+                for yy in range(rows):
+                    orow = out[n, co, (q0 + yy) * sh + ry]
+                    src_row = dst[c, yy * hp_w:yy * hp_w + qx[rx]]
+                    if first:                      # no tap reaches this phase: bias only
+                        for xx in range(qx[rx]):
+                            orow[xx * sw + rx] = bias
+                    else:
+                        for xx in range(qx[rx]):
+                            orow[xx * sw + rx] = src_row[xx] + bias
+    return out
+
+
+PHASE_BAND_BYTES = 512 << 10     # a phase item's output block: about this many bytes
+PHASE_ITEMS_PER_THREAD = 4       # with several threads, at least this many items per thread
+
+
+def _phase_plan(n_batch, groups, qy, qx, cy, cx, band, n_threads):
+    """Work items ``(n, g, ry, rx, q0, q1)`` of :func:`_phase_kernel` and their split over
+    ``n_threads`` tasks: ``(plan, starts)``, items of task ``t`` at ``plan[starts[t]:starts[t+1]]``.
+
+    Phases differ in work (their tap counts: 4, 2, 2, 1 for a 3×3 kernel at stride 2), so the
+    items go, largest first, to the least loaded task (work = taps × rows, plus one for the
+    copy) instead of round robin.
+    """
+    items = [(n, g, ry, rx, q0, min(int(qy[ry]), q0 + band))
+             for n in range(n_batch) for g in range(groups)
+             for ry in range(len(qy)) for rx in range(len(qx)) if qx[rx] > 0
+             for q0 in range(0, int(qy[ry]), band)]
+    cost = [(max(1, int(cy[it[2]] * cx[it[3]])) + 1) * (it[5] - it[4]) for it in items]
+    tasks = max(1, min(n_threads, len(items)))
+    load = [0] * tasks
+    owner = [[] for _ in range(tasks)]
+    for i in sorted(range(len(items)), key=lambda i: -cost[i]):
+        t = load.index(min(load))
+        load[t] += cost[i]
+        owner[t].append(items[i])
+    plan = np.array([it for o in owner for it in o], dtype=np.int64).reshape(-1, 6)
+    starts = np.cumsum([0] + [len(o) for o in owner]).astype(np.int64)
+    return plan, starts
+
+
+def _phase(spec, n: int) -> np.ndarray:
+    """``method="phase"``: ``stride²`` phase convolutions (:func:`_phase_kernel`), 1-D and 2-D."""
+    x, w = spec.x, spec.w
+    n_batch, c_in = x.shape[:2]
+    g = spec.groups
+    c_in_g, c_out_g = c_in // g, w.shape[1]
+    c_out = c_out_g * g
+    h, wd = _lift(x.shape[2:], n, 1)[1:]
+    kh, kw = _lift(w.shape[2:], n, 1)[1:]
+    o_h, o_w = _lift(spec.out_spatial, n, 1)[1:]
+    sh, sw = _lift(spec.stride, n, 1)[1:]
+    ph, pw = _lift(spec.padding, n, 0)[1:]
+    dh, dw = _lift(spec.dilation, n, 1)[1:]
+    cy, ty, dy, qy, lh, rh = _phase_taps(h, kh, sh, ph, dh, o_h)
+    cx, tx, dx, qx, lw, rw = _phase_taps(wd, kw, sw, pw, dw, o_w)
+    # Rows of the padded input: P = max(lw, rw) zeros, then the W inputs (then zeros up to wp).
+    # A shift past a row's end reads the next row's leading zeros, so one block of P zeros
+    # pads both sides; the GEMMs compute wp columns per phase row (wp − Q_w of them dropped).
+    lw = max(lw, rw)
+    wp = max(wd + lw, int(qx.max()))
+    hp = lh + h + rh
+    xp = np.zeros((n_batch, c_in, hp + 1, wp), dtype=x.dtype)
+    xp[:, :, lh:lh + h, lw:lw + wd] = x.reshape(n_batch, c_in, h, wd)
+    # one (C_out/g × C_in/g) matrix per group and tap, kept across calls with the same weights
+    wr = transformed(w, ("conv_transpose_phase", g), lambda w: np.ascontiguousarray(
+        w.reshape(g, c_in_g, c_out_g, kh, kw).transpose(0, 3, 4, 2, 1)))
+    max_q = int(qy.max())
+    band = min(max_q, max(1, PHASE_BAND_BYTES // (c_out_g * wp * x.itemsize)))
+    n_threads = threads()
+    if n_threads > 1:                      # enough items to balance the threads' loads
+        while (n_batch * g * int((qx > 0).sum()) * sum(-(-int(q) // band) for q in qy)
+               < PHASE_ITEMS_PER_THREAD * n_threads and band > 1):
+            band = -(-band // 2)
+    plan, starts = _phase_plan(n_batch, g, qy, qx, cy, cx, band, n_threads)
+    cols = scratch("conv_transpose_phase", (len(starts) - 1, c_out_g * band * wp), x.dtype)
+    out = np.empty((n_batch, c_out, o_h, o_w), dtype=x.dtype)
+    log = new_log(len(plan) * int(cy.max()) * int(cx.max()))
+    with blas_single_threaded():
+        _phase_kernel(xp.reshape(n_batch, c_in, -1), wr, spec.b, wp, lh, lw, cy, ty, dy, cx, tx,
+                      dx, qx, plan, starts, log, cols, out)
+    flush_log(log[log[:, 0] > 0])
+    return out.reshape((n_batch, c_out) + tuple(spec.out_spatial))
+
+
 def _lift(t: tuple, n: int, fill: int) -> tuple:
     """Prepend ``3 - n`` entries ``fill`` to a per-dim tuple (1-D/2-D → 3-D)."""
     return (fill,) * (3 - n) + tuple(t)
 
 
-def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
-                      n: int) -> np.ndarray:
-    """Shared body of ``conv_transpose1d``/``conv_transpose2d``: validate, run kernel, unbatch."""
-    spec = _transpose_spec(input, weight, bias, stride, padding, output_padding, groups, dilation,
-                           n=n, fn=f"conv_transpose{n}d")
+METHODS = ("auto", "gather", "gemm", "phase")
+
+
+# Thresholds of the auto rule, measured side by side with torch (float32, batch 1 and 8, 1 and 2
+# threads, OpenBLAS' SkylakeX kernels) on the book's 2-core machine; see choose_method.
+PHASE_MIN_CHANNELS = 16       # C_in/g and C_out/g at least this for the phase method
+PHASE_MIN_PIXELS = 64         # ... and at least this many input pixels (H·W, or L)
+
+
+def choose_method(spec) -> str:
+    """The method ``auto`` runs for a transposed convolution (a shape-only rule).
+
+    ``"phase"`` (:func:`_phase`) when the stride is above 1, ``C_in/g`` and ``C_out/g`` are at
+    least :data:`PHASE_MIN_CHANNELS` and the input has at least :data:`PHASE_MIN_PIXELS`
+    pixels: its GEMMs are ``C_out/g × C_in/g`` by ``C_in/g × (pixels of a phase)``, efficient
+    when all three are large, and it needs no col2im. Otherwise ``"gemm"`` (GEMM then col2im),
+    whose one GEMM per work item has ``kh·kw`` times more rows: better for few output channels
+    (the RGB layer of a generator), small inputs (the 1×1 → 4×4 first layer of DCGAN), and
+    stride 1 (one phase with every tap: each tap's GEMM re-reads the whole weight). The naive
+    ``"gather"`` kernel was slower than one of them on every layer measured, down to 4 channels
+    at 8×8, and is kept as the old path the tests compare with.
+    """
+    c_in_g, c_out_g = spec.x.shape[1] // spec.groups, spec.w.shape[1]
+    if (math.prod(spec.stride) > 1 and min(c_in_g, c_out_g) >= PHASE_MIN_CHANNELS
+            and math.prod(spec.x.shape[2:]) >= PHASE_MIN_PIXELS):
+        return "phase"
+    return "gemm"
+
+
+def _gather(spec, n: int) -> np.ndarray:
+    """``method="gather"``: the gather kernel :func:`_conv_transpose3d_kernel` (batched output)."""
     n_batch, c_in = spec.x.shape[:2]
     c_out = spec.b.shape[0]
     x5 = spec.x.reshape((n_batch, c_in) + _lift(spec.x.shape[2:], n, 1))
@@ -141,7 +477,23 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     _conv_transpose3d_kernel(xl, wl, spec.b, *_lift(spec.stride, n, 1),
                              *_lift(spec.padding, n, 0), *_lift(spec.dilation, n, 1),
                              spec.groups, out)
-    out = out.reshape((n_batch, c_out) + spec.out_spatial)
+    return out.reshape((n_batch, c_out) + spec.out_spatial)
+
+
+def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                      method, n: int) -> np.ndarray:
+    """Shared body of ``conv_transpose1d``/``conv_transpose2d``: validate, run a method, unbatch."""
+    fn = f"conv_transpose{n}d"
+    if not isinstance(method, str):
+        raise TypeError(f"{fn}: method={method!r} must be a str such as 'auto', 'gemm' or "
+                        f"'gather', not {type(method).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"{fn}: method={method!r} is not one of {METHODS}")
+    spec = _transpose_spec(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                           n=n, fn=fn)
+    if method == "auto":
+        method = choose_method(spec)
+    out = {"gemm": _gemm_col2im, "phase": _phase, "gather": _gather}[method](spec, n)
     return out[0] if spec.unbatched else out
 
 
@@ -166,6 +518,11 @@ _DOC = """{n}-D transposed convolution, like ``torch.nn.functional.conv_transpos
         Must divide ``C_in``; ``C_out = weight.shape[1] * groups``.
     dilation : int or tuple of {n} ints, > 0
         Note torch's argument order: ``groups`` comes before ``dilation``.
+    method : str
+        cnnlib's addition (torch has no such argument): ``"auto"``
+        (default: :func:`cnnlib._conv_transpose.choose_method` picks by the layer's shape),
+        ``"phase"`` (stride² phase convolutions as GEMMs), ``"gemm"`` (GEMM then col2im) or
+        ``"gather"`` (the plain numba loops of the definition). All return the same values.
 
     Returns
     -------
@@ -179,20 +536,20 @@ _DOC = """{n}-D transposed convolution, like ``torch.nn.functional.conv_transpos
     .. math:: L_{{out}} = (L_{{in}} - 1)s - 2p + d(k-1) + \\text{{output\\_padding}} + 1
 
     Output :math:`o` gathers the taps :math:`k` with :math:`(o + p - kd)/s` an integer input
-    index (see the module docstring). Explained in chapter 32.
+    index (see the module docstring for the methods). Explained in chapter 32.
 """
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+                     dilation=1, method="auto"):
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
-                             dilation, 1)
+                             dilation, method, 1)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+                     dilation=1, method="auto"):
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
-                             dilation, 2)
+                             dilation, method, 2)
 
 
 conv_transpose1d.__doc__ = _DOC.format(n=1, sp="L", ks="kL", osp="L_out")

@@ -1,9 +1,10 @@
-"""conv_transpose1d/conv_transpose2d (gather kernel) against torch and the scatter reference."""
+"""conv_transpose1d/conv_transpose2d, every method (auto, phase, gemm, gather), against torch
+and the naive scatter reference."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import cnnlib
 from cnnlib import _conv_transpose as ct
@@ -12,6 +13,7 @@ TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol
 OURS = {1: cnnlib.conv_transpose1d, 2: cnnlib.conv_transpose2d}
 NAIVE = {1: ct.conv_transpose1d_naive, 2: ct.conv_transpose2d_naive}
 TORCH = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
+METHODS = ("auto", "phase", "gemm", "gather")
 
 
 def make(rng, n_batch, c_in, c_out, spatial, kernel, groups, bias, dtype):
@@ -24,10 +26,11 @@ def make(rng, n_batch, c_in, c_out, spatial, kernel, groups, bias, dtype):
 
 
 def check(n, x, w, b, **kw):
-    """Assert ours and the naive scatter reference equal torch: shape, dtype, values."""
+    """Assert every method and the naive scatter reference equal torch: shape, dtype, values."""
     tb = None if b is None else torch.from_numpy(b)
     ref = TORCH[n](torch.from_numpy(x), torch.from_numpy(w), tb, **kw).numpy()
-    for fn in (OURS[n], NAIVE[n]):
+    fns = [NAIVE[n]] + [lambda *a, m=m, **k: OURS[n](*a, method=m, **k) for m in METHODS]
+    for fn in fns:
         out = fn(x, w, b, **kw)
         assert out.shape == ref.shape and out.dtype == x.dtype
         np.testing.assert_allclose(out, ref, **TOL[x.dtype.type])
@@ -129,6 +132,94 @@ def test_random_configs_match_torch_and_naive(n, data):
           groups=groups, dilation=dilation)
 
 
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Work items of a few pixels: many bands and blocks, so their edges are exercised."""
+    monkeypatch.setattr(ct, "PHASE_BAND_BYTES", 1)
+    monkeypatch.setattr(ct, "COL2IM_BAND_BYTES", 1)
+    monkeypatch.setattr(ct, "COL2IM_MIN_BAND", 3)
+    monkeypatch.setattr(ct, "COL2IM_ROWS", 1)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # a constant setting
+@given(data=st.data())
+def test_fast_methods_in_small_blocks_match_torch(n, data, small_blocks):
+    """Bands of one phase row / three pixels and one output channel per block, vs torch."""
+    test_random_configs_match_torch_and_naive.hypothesis.inner_test(n, data)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("method", ["phase", "gemm"])
+@pytest.mark.parametrize("n_batch", [1, 3])
+def test_fast_methods_equal_the_old_gather_path_on_decoder_layers(n_threads, method, n_batch):
+    """A 4×4 stride-2 decoder layer (and a 1-D one) with bias, at 1 and 2 threads: the new
+    methods against the gather kernel (the old default) and torch, float32."""
+    import numba
+    rng = np.random.default_rng(5)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        for n, spatial, k in [(2, (9, 7), 4), (1, (33,), 4)]:
+            x, w, b = make(rng, n_batch, 32, 24, spatial, (k,) * n, 1, True, np.float32)
+            kw = dict(stride=2, padding=1)
+            old = OURS[n](x, w, b, method="gather", **kw)
+            new = OURS[n](x, w, b, method=method, **kw)
+            np.testing.assert_allclose(new, old, rtol=1e-5, atol=1e-5)
+            ref = TORCH[n](*map(torch.from_numpy, (x, w, b)), **kw).numpy()
+            np.testing.assert_allclose(new, ref, **TOL[np.float32])
+    finally:
+        numba.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("stride, kernel, groups", [(4, 2, 1), (4, 4, 2), (3, 5, 1), (2, 3, 4)])
+@pytest.mark.parametrize("padding, output_padding, dilation", [(0, 0, 1), (1, 1, 2), (2, 1, 3)])
+def test_phase_method_strides_larger_than_kernels_and_dilations(stride, kernel, groups, padding,
+                                                                output_padding, dilation):
+    """Phases that no tap reaches (kernel < stride: bias only), dilation sharing a factor with
+    the stride, and enough channels that ``auto`` picks the phase method."""
+    rng = np.random.default_rng(6)
+    x, w, b = make(rng, 2, 16 * groups, 16 * groups, (8, 9), (kernel, kernel), groups, True,
+                   np.float64)
+    kw = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups,
+              dilation=dilation)
+    try:
+        ref = F.conv_transpose2d(*map(torch.from_numpy, (x, w, b)), **kw).numpy()
+    except RuntimeError:
+        pytest.skip("torch rejects this configuration (padding too large)")
+    for m in ("auto", "phase", "gemm"):
+        np.testing.assert_allclose(cnnlib.conv_transpose2d(x, w, b, method=m, **kw), ref,
+                                   **TOL[np.float64])
+
+
+def test_auto_picks_phase_for_decoder_layers_and_gemm_for_small_ones():
+    def spec(c_in, c_out, spatial, k, s, groups=1):
+        x = np.zeros((1, c_in) + spatial, np.float32)
+        w = np.zeros((c_in, c_out // groups) + (k,) * len(spatial), np.float32)
+        return ct._transpose_spec(x, w, None, s, 0, 0, groups, 1, len(spatial), "t")
+    assert ct.choose_method(spec(512, 256, (16, 16), 4, 2)) == "phase"
+    assert ct.choose_method(spec(256, 128, (512,), 4, 2)) == "phase"
+    assert ct.choose_method(spec(100, 512, (1, 1), 4, 1)) == "gemm"     # DCGAN's first layer
+    assert ct.choose_method(spec(64, 3, (64, 64), 4, 2)) == "gemm"      # ... and its RGB layer
+    assert ct.choose_method(spec(64, 64, (16, 16), 3, 1)) == "gemm"     # stride 1
+    assert ct.choose_method(spec(64, 64, (16, 16), 4, 2, groups=64)) == "gemm"
+
+
+@pytest.mark.parametrize("method", ["phase", "gemm"])
+def test_recorded_gemms_do_the_layers_multiplications(method):
+    """``_blas.recording`` sees every GEMM: col2im's do exactly the layer's N·C_in·C_out/g·k²·H·W
+    multiplications; the phase GEMMs do them plus the dropped columns of the padded width."""
+    from cnnlib._blas import recording
+    x = np.ones((2, 8, 6, 5), np.float32)
+    w = np.ones((8, 3, 4, 4), np.float32)
+    with recording() as calls:
+        cnnlib.conv_transpose2d(x, w, stride=2, padding=1, groups=2, method=method)
+    macs = sum(m * k * n for m, k, n in calls)
+    exact = 2 * 8 * 3 * 16 * 6 * 5
+    assert macs == exact if method == "gemm" else exact <= macs <= exact * 8 // 5
+
+
 # ---------------------------------------------------------------- error paths
 
 X = np.zeros((1, 4, 5, 5))
@@ -175,6 +266,10 @@ W = np.zeros((4, 2, 3, 3))
     (lambda: cnnlib.conv_transpose2d(X, W, stride=(1, 2, 3)), ValueError,
      r"stride=\(1, 2, 3\) must be an int or a sequence of 2 ints"),
     (lambda: cnnlib.conv_transpose2d(X, np.zeros((4, 2, 0, 3))), ValueError, r"empty kernel"),
+    (lambda: cnnlib.conv_transpose2d(X, W, method="fft"), ValueError,
+     r"conv_transpose2d: method='fft' is not one of \('auto', 'gather', 'gemm', 'phase'\)"),
+    (lambda: cnnlib.conv_transpose1d(X[0], W[..., 0], method=None), TypeError,
+     r"conv_transpose1d: method=None must be a str"),
 ])
 def test_errors_name_the_argument_and_value(call, exc, match):
     with pytest.raises(exc, match=match):
@@ -192,6 +287,10 @@ def test_torch_raises_on_the_same_bad_configs():
         F.conv_transpose2d(x, w, padding="same")
 
 
-def test_numba_cache_is_reused_by_a_second_process(numba_cache_stats):
-    call = "cnnlib.conv_transpose2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))"
-    assert numba_cache_stats(call, "_conv_transpose._conv_transpose3d_kernel") == (1, 0)
+@pytest.mark.parametrize("method, kernel", [("gather", "_conv_transpose3d_kernel"),
+                                            ("gemm", "_gemm_col2im_kernel"),
+                                            ("phase", "_phase_kernel")])
+def test_numba_cache_is_reused_by_a_second_process(numba_cache_stats, method, kernel):
+    call = (f"cnnlib.conv_transpose2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), stride=2, "
+            f"method={method!r})")
+    assert numba_cache_stats(call, f"_conv_transpose.{kernel}") == (1, 0)
