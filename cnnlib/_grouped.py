@@ -37,6 +37,7 @@ from ._threads import threads
 DEPTHWISE_TAPS = 9     # taps per pass, one output channel (depthwise)
 GROUP_OUT = 4          # output channels per pass (grouped)
 GROUP_TAPS = 6         # taps per pass (grouped)
+CONTRACT = {"contract"}   # let LLVM fuse a·b + c into one FMA (one rounding instead of two)
 VECTOR = 16            # the wide output's length is rounded up to this (whole vector loops)
 
 
@@ -94,7 +95,7 @@ def _fill_phases(x, n, c0, c_g, sh, sw, ph, pw, hq, wq, buf):
                             dst[q] = srow[q * sw]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", fastmath=CONTRACT)
 def _pass9(acc, first, s0, s1, s2, s3, s4, s5, s6, s7, s8,
            w0, w1, w2, w3, w4, w5, w6, w7, w8):
     """``acc[t] (+)= Σ_i w_i·s_i[t]``: nine taps, one output channel."""
@@ -108,7 +109,7 @@ def _pass9(acc, first, s0, s1, s2, s3, s4, s5, s6, s7, s8,
                        + w5 * s5[t] + w6 * s6[t] + w7 * s7[t] + w8 * s8[t])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", fastmath=CONTRACT)
 def _pass4x6(a0, a1, a2, a3, first, s0, s1, s2, s3, s4, s5, wk, i):
     """``a_m[t] (+)= Σ_j wk[m, i + j]·s_j[t]`` for four output channels ``m`` and six taps."""
     w00, w01, w02, w03, w04, w05 = wk[0, i], wk[0, i + 1], wk[0, i + 2], wk[0, i + 3], wk[0, i + 4], wk[0, i + 5]
@@ -141,7 +142,7 @@ def _store(acc, wq, wo, ho, bias, dst):
             d[ox] = r[ox] + bias
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=CONTRACT)
 def _grouped_kernel(x, wt, b, sh, sw, ph, pw, ho, wo, hq, wq, length, offsets, n_workers, out):
     """All groups of a grouped/depthwise 2-D correlation of the unpadded ``x (N, C_in, H, W)``.
 
@@ -257,7 +258,7 @@ def _to_channels_last(x, ph, pw, xt):
                 dst[pw + i, c] = src[i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=CONTRACT)
 def _depthwise_channels_last(xt, wt, b, sh, sw, dh, dw, kh, kw, out):
     """Depthwise correlation (multiplier 1) of the padded channels-last ``xt (N, H_p, W_p, C)``.
 
