@@ -12,7 +12,8 @@ Every method computes exactly torch's cross-correlation and returns the batched 
 method         algorithm                                             accepts
 ============== ===================================================== =====================
 ``direct``     numba loops (:func:`cnnlib._direct.direct`;           everything
-               depthwise: :mod:`cnnlib._depthwise`)
+               grouped and depthwise 1-D/2-D: :mod:`cnnlib._grouped`,
+               :mod:`cnnlib._depthwise`)
 ``im2col``     im2col + one BLAS GEMM per group                      everything
 ``mec``        MEC: lowered along the width only, ``k_h`` GEMMs      1-D and 2-D
                on shifted views (:mod:`cnnlib._mec`)
