@@ -63,18 +63,34 @@ def plan(kernel, stride, dilation, out_2d, c_g):
 
 
 @njit(cache=True, inline="always")
-def _fill_phases(x, n, c0, c_g, sh, sw, ph, pw, hq, wq, buf):
+def _fill_phases(x, n, c0, c_g, sh, sw, ph, pw, hq, wq, buf, tmp):
     """``buf[((c·s_h + r_h)·s_w + r_w)·hq·wq + y·wq + q] = x_pad[n, c0 + c, y·s_h + r_h, q·s_w + r_w]``
     where that lies inside the input. The rest of ``buf`` (the padding) is left as it is: the
     caller zeroes the buffer once, and every task writes the same positions."""
     h, wd = x.shape[2], x.shape[3]
     plane = hq * wq
+    cols = min(wd, 2 * wq - pw)           # stride 2: input columns the phases hold
     for c in range(c_g):
         for rh in range(sh):
             # rows y with 0 <= y·sh + rh - ph < h
             offy = rh - ph
             ylo = 0 if offy >= 0 else (-offy + sh - 1) // sh
             yhi = 0 if h - 1 - offy < 0 else min(hq, (h - 1 - offy) // sh + 1)
+            if sw == 2:
+                # the padded row in tmp (its zero ends never change), then both column phases
+                # in one loop: a stride-2 pair of loads that LLVM vectorises with shuffles
+                b0 = (c * sh + rh) * 2 * plane
+                for y in range(ylo, yhi):
+                    src = x[n, c0 + c, y * sh + offy]
+                    t = tmp[pw:pw + cols]
+                    for i in range(cols):
+                        t[i] = src[i]
+                    d0 = buf[b0 + y * wq:b0 + (y + 1) * wq]
+                    d1 = buf[b0 + plane + y * wq:b0 + plane + (y + 1) * wq]
+                    for q in range(wq):
+                        d0[q] = tmp[2 * q]
+                        d1[q] = tmp[2 * q + 1]
+                continue
             for rw in range(sw):
                 base = ((c * sh + rh) * sw + rw) * plane
                 off = rw - pw
@@ -164,9 +180,10 @@ def _grouped_kernel(x, wt, b, sh, sw, ph, pw, ho, wo, hq, wq, length, offsets, n
         # the padding positions are the same for every task: zero them once
         buf = np.zeros(c_g * sh * sw * hq * wq + length, dtype=x.dtype)
         acc = np.empty((blk, length), dtype=x.dtype)
+        tmp = np.zeros(sw * wq + pw, dtype=x.dtype)
         for task in range(worker, n_tasks, n_workers):
             n, g = task // groups, task % groups
-            _fill_phases(x, n, g * c_g, c_g, sh, sw, ph, pw, hq, wq, buf)
+            _fill_phases(x, n, g * c_g, c_g, sh, sw, ph, pw, hq, wq, buf, tmp)
             for m0 in range(0, k_g, blk):
                 wk = wt[g, m0:m0 + blk]
                 if depthwise:
