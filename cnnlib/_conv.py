@@ -56,9 +56,10 @@ _PARAMS_DOC = """
         Must divide ``C_in`` and ``C_out``; ``groups=C_in`` is a depthwise convolution.
     method : str
         The algorithm (chapter 31). ``"auto"`` (default) picks the fastest for the layer's
-        shape, as torch picks its own kernel: depthwise kernel, Winograd, im2col + GEMM, MEC
-        or FFT (:func:`cnnlib._algorithms.choose_method`). ``"direct"`` runs the plain loops of
-        the definition (this module's numba kernel, the reference); ``"im2col"``, ``"mec"``
+        shape, as torch picks its own kernel: grouped/depthwise kernel, Winograd, im2col +
+        GEMM, MEC or FFT (:func:`cnnlib._algorithms.choose_method`). ``"direct"`` runs the
+        plain loops of the definition (this module's numba kernel, the reference; grouped
+        1-D/2-D layers run the grouped/depthwise direct kernels); ``"im2col"``, ``"mec"``
         (1-D and 2-D), ``"winograd"``, ``"winograd_f2"``, ``"winograd_f4"`` and ``"fft"``
         force one algorithm.
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._depthwise import conv_depthwise, is_depthwise
 from ._validation import ConvSpec, pad_input
 
-__all__ = ["direct"]
+__all__ = ["direct", "direct_loops"]
 
 
 @njit(cache=True, parallel=True)
@@ -65,12 +64,21 @@ def direct(spec: ConvSpec) -> np.ndarray:
 
     Returns the batched output ``(N, C_out, *out_spatial)`` (the caller removes the batch dim
     for unbatched input). Used by ``conv{1,2,3}d(method="direct")`` and by the algorithm
-    dispatcher of chapter 31. Depthwise 1-D/2-D layers (``groups == C_in``) go to the
-    dedicated kernel of :mod:`cnnlib._depthwise` (same result, several times faster).
+    dispatcher of chapter 31. Grouped and depthwise 1-D/2-D layers (``groups > 1``) go to the
+    dedicated direct kernels of :mod:`cnnlib._grouped` and :mod:`cnnlib._depthwise` (same
+    result, several times faster; :func:`cnnlib._grouped.grouped_direct` picks one);
+    :func:`direct_loops` always runs the plain loops.
     """
     n = spec.x.ndim - 2
-    if is_depthwise(spec, n):
-        return conv_depthwise(spec, n)
+    if n in (1, 2) and spec.groups > 1:
+        from ._grouped import grouped_direct
+        return grouped_direct(spec, n)
+    return direct_loops(spec)
+
+
+def direct_loops(spec: ConvSpec) -> np.ndarray:
+    """The plain loops of the definition (:func:`_conv3d_direct_kernel`) for any layer."""
+    n = spec.x.ndim - 2
     xp = pad_input(spec.x, spec.pad_lo, spec.pad_hi)
     n_batch, c_in = xp.shape[:2]
     c_out = spec.w.shape[0]

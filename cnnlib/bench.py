@@ -37,7 +37,9 @@ weights — what the benchmark times, and what a network does at inference — s
 transform but not the check. A weight changed in place is transformed again.
 
 Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core detect|keep|NAME``,
-``--no-fft`` (skip the sweep). A full run takes about 2–3 minutes on the book's machine.
+``--no-fft`` (skip the sweep), ``--kind grouped [--batch 1 8]`` (instead: ``auto`` vs torch on
+grouped and depthwise layers of ResNeXt, ShuffleNet, MobileNetV2 and EfficientNet-B0,
+:data:`GROUPED_LAYERS`). A full run takes about 2–3 minutes on the book's machine.
 
 The timing protocol is importable, and the chapters use it for their live timings:
 :func:`conv_callables` (one zero-argument callable per method plus torch, each checked against
@@ -334,6 +336,91 @@ def report(run: dict) -> str:
 
 
 
+# ----------------------------------------------------------------------------- grouped kinds
+GROUPED_LAYERS = [
+    # name, C_in, C_out, H (=W), kernel, stride, padding, groups — layers of real networks
+    ("ResNeXt 3×3 128 g32 @56", 128, 128, 56, 3, 1, 1, 32),
+    ("ResNeXt 3×3 256 g32 @56/2", 256, 256, 56, 3, 2, 1, 32),
+    ("ResNeXt 3×3 256 g32 @28", 256, 256, 28, 3, 1, 1, 32),
+    ("ResNeXt 3×3 512 g32 @28/2", 512, 512, 28, 3, 2, 1, 32),
+    ("ResNeXt 3×3 512 g32 @14", 512, 512, 14, 3, 1, 1, 32),
+    ("ResNeXt 3×3 1024 g32 @14/2", 1024, 1024, 14, 3, 2, 1, 32),
+    ("ResNeXt 3×3 1024 g32 @7", 1024, 1024, 7, 3, 1, 1, 32),
+    ("ResNeXt 3×3 256 g64 @56", 256, 256, 56, 3, 1, 1, 64),
+    ("ResNeXt 3×3 512 g64 @28", 512, 512, 28, 3, 1, 1, 64),
+    ("ResNeXt 3×3 1024 g64 @14", 1024, 1024, 14, 3, 1, 1, 64),
+    ("ResNeXt 3×3 2048 g64 @7", 2048, 2048, 7, 3, 1, 1, 64),
+    ("ShuffleNet 1×1 240→60 g3 @28", 240, 60, 28, 1, 1, 0, 3),
+    ("ShuffleNet 1×1 60→240 g3 @28", 60, 240, 28, 1, 1, 0, 3),
+    ("ShuffleNet 1×1 384→96 g8 @28", 384, 96, 28, 1, 1, 0, 8),
+    ("ShuffleNet 1×1 96→384 g8 @28", 96, 384, 28, 1, 1, 0, 8),
+    ("ShuffleNet dw3 60 @28", 60, 60, 28, 3, 1, 1, 60),
+    ("ShuffleNet dw3 96 @28/2", 96, 96, 28, 3, 2, 1, 96),
+    ("MobileNetV2 dw3 32 @112", 32, 32, 112, 3, 1, 1, 32),
+    ("MobileNetV2 dw3 96 @112/2", 96, 96, 112, 3, 2, 1, 96),
+    ("MobileNetV2 dw3 144 @56", 144, 144, 56, 3, 1, 1, 144),
+    ("MobileNetV2 dw3 144 @56/2", 144, 144, 56, 3, 2, 1, 144),
+    ("MobileNetV2 dw3 576 @14", 576, 576, 14, 3, 1, 1, 576),
+    ("MobileNetV2 dw3 960 @7", 960, 960, 7, 3, 1, 1, 960),
+    ("EfficientNet dw5 144 @56/2", 144, 144, 56, 5, 2, 2, 144),
+    ("EfficientNet dw5 240 @28", 240, 240, 28, 5, 1, 2, 240),
+    ("EfficientNet dw5 672 @14", 672, 672, 14, 5, 1, 2, 672),
+    ("EfficientNet dw5 672 @14/2", 672, 672, 14, 5, 2, 2, 672),
+    ("EfficientNet dw5 1152 @7", 1152, 1152, 7, 5, 1, 2, 1152),
+    ("dw7 96 @56", 96, 96, 56, 7, 1, 3, 96),
+    ("dw7 192 @28/2", 192, 192, 28, 7, 2, 3, 192),
+    ("dw7 384 @14", 384, 384, 14, 7, 1, 3, 384),
+]
+
+
+def grouped_worker(threads: int, batch: int, quick: bool, layers=None) -> dict:
+    """Time ``auto`` and torch on :data:`GROUPED_LAYERS` (grouped and depthwise kinds).
+
+    Same protocol as :func:`worker` (side by side, shuffled rounds, best round, checked
+    against torch first), at batch ``batch``; ``layers`` defaults to all of them.
+    """
+    import numba
+    import numpy as np
+    import torch
+
+    from cnnlib._algorithms import method_for
+    from cnnlib._validation import conv_spec
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(threads)
+    _keep_large_buffers_in_the_heap()
+    rng = np.random.default_rng(0)
+    results = []
+    for name, c_in, c_out, h, k, s, p, g in layers or GROUPED_LAYERS:
+        x = rng.standard_normal((batch, c_in, h, h), dtype=np.float32)
+        w = rng.standard_normal((c_out, c_in // g, k, k), dtype=np.float32) / math.sqrt(c_in // g * k * k)
+        spec = conv_spec(x, w, None, s, p, 1, g, 2, "conv2d")
+        try:
+            funcs = conv_callables(x, w, ["auto"], stride=s, padding=p, groups=g)
+        except AssertionError as err:
+            raise AssertionError(f"{name}: {err}") from None
+        times = median_times(funcs, rounds=2 if quick else 8, block=0.02,
+                             settle=0.02 if threads > 1 else 0.0, shuffle=True, best_round=True,
+                             seed=len(results))
+        results.append({"layer": name, "times": times, "auto": method_for(spec, 2)})
+    return {"threads": threads, "batch": batch, "results": results, "blas": blas_info(),
+            "blas_env": _blas_env()}
+
+
+def report_grouped(run: dict) -> str:
+    """Format :func:`grouped_worker`'s results: ms of auto and torch, their ratio, auto's pick."""
+    lines = [f"grouped and depthwise layers — batch {run['batch']}, threads = {run['threads']} "
+             f"(BLAS: {run['blas']}; {run['blas_env']})",
+             f"{'layer':30s}{'auto ms':>9s}{'torch ms':>9s}{'/torch':>8s}   auto picks"]
+    for r in run["results"]:
+        t = r["times"]
+        lines.append(f"{r['layer']:30s}{t['auto'] * 1e3:9.3f}{t['torch'] * 1e3:9.3f}"
+                     f"{t['auto'] / t['torch']:8.2f}   {r['auto']}")
+    ratios = [r["times"]["auto"] / r["times"]["torch"] for r in run["results"]]
+    lines.append(f"geometric mean of /torch {_geomean(ratios):.2f}, largest {max(ratios):.2f}")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- FFT sweep
 FFT_LAYERS = [
     # name, C_in, C_out, H (=W); kernels k = 1, 3, …, 15 with 'same' padding, stride 1
@@ -441,7 +528,13 @@ def main(argv=None) -> int:
                              "'keep' (keep the environment) or a kernel family such as SkylakeX")
     parser.add_argument("--no-fft", action="store_true",
                         help="skip the FFT-vs-im2col-vs-MEC sweep over kernel sizes")
+    parser.add_argument("--kind", choices=["grouped"],
+                        help="instead of the main table: time auto vs torch on the layers of one "
+                             "kind (grouped: ResNeXt, ShuffleNet, MobileNet/EfficientNet depthwise)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8],
+                        help="batch sizes for --kind (default: 1 8)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--grouped-worker", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--fft-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
@@ -449,6 +542,9 @@ def main(argv=None) -> int:
         return 0
     if args.fft_worker:
         print(json.dumps(fft_sweep(args.quick)))
+        return 0
+    if args.grouped_worker:
+        print(json.dumps(grouped_worker(*args.grouped_worker, args.quick)))
         return 0
     env = dict(os.environ)
     if args.blas_core != "keep":          # the two overrides go together (see the docstring)
@@ -471,6 +567,14 @@ def main(argv=None) -> int:
             return None
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
+    if args.kind == "grouped":
+        for b in args.batch:
+            for t in args.threads:
+                run = run_worker(["--grouped-worker", str(t), str(b)], t)
+                if run is None:
+                    return 1
+                print(report_grouped(run) + "\n")
+        return 0
     summary = {}
     for t in args.threads:
         run = run_worker(["--worker", str(t)], t)

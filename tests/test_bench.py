@@ -194,3 +194,14 @@ def test_blas_info_reports_numpys_blas_when_another_is_loaded():
     info = blas_info()
     assert info.count("thread(s)") == 1
     assert info.startswith(f"{ours[0]['internal_api']} {ours[0].get('version') or '?'},")
+
+
+def test_grouped_worker_times_auto_and_torch_and_reports():
+    from cnnlib import bench
+    layers = [("tiny grouped", 8, 8, 9, 3, 2, 1, 4), ("tiny depthwise", 6, 6, 9, 5, 1, 2, 6)]
+    with bench.one_thread():          # the worker sets the thread counts; restore them after
+        run = bench.grouped_worker(1, 2, True, layers=layers)
+    assert [r["layer"] for r in run["results"]] == ["tiny grouped", "tiny depthwise"]
+    assert all(set(r["times"]) == {"auto", "torch"} for r in run["results"])
+    text = bench.report_grouped(run)
+    assert "tiny depthwise" in text and "geometric mean of /torch" in text

@@ -384,10 +384,20 @@ def test_depthwise_3x3_same_path_matches_torch_on_every_small_plane(dtype, mult,
 
 
 def test_depthwise_kernel_cache_is_reused_by_a_second_process(numba_cache_stats):
-    call = "cnnlib.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), groups=2)"
+    call = ("from cnnlib import _depthwise, _validation\n"
+            "_depthwise.conv_depthwise(_validation.conv_spec(np.zeros((1, 2, 4, 4)), "
+            "np.zeros((2, 1, 3, 3)), None, 1, 0, 1, 2, n=2, fn='conv2d'), 2)")
     assert numba_cache_stats(call, "_depthwise._depthwise2d_kernel") == (1, 0)
 
 
 def test_depthwise_3x3_same_kernel_cache_is_reused_by_a_second_process(numba_cache_stats):
-    call = "cnnlib.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), padding=1, groups=2)"
+    # 9×9 output (> 64 pixels): the copy-free 3×3 kernel; smaller ones go channels-last
+    call = "cnnlib.conv2d(np.zeros((1, 2, 9, 9)), np.zeros((2, 1, 3, 3)), padding=1, groups=2)"
     assert numba_cache_stats(call, "_depthwise._depthwise3x3_same") == (1, 0)
+
+
+def test_grouped_kernels_cache_is_reused_by_a_second_process(numba_cache_stats):
+    call = "cnnlib.conv2d(np.zeros((1, 4, 9, 9)), np.zeros((4, 2, 3, 3)), groups=2, stride=2)"
+    assert numba_cache_stats(call, "_grouped._grouped_kernel") == (1, 0)
+    call = "cnnlib.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((2, 1, 3, 3)), groups=2)"
+    assert numba_cache_stats(call, "_grouped._depthwise_channels_last") == (1, 0)
