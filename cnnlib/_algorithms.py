@@ -37,7 +37,8 @@ import math
 
 from ._direct import direct
 
-METHODS = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
+METHODS = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "winograd_split",
+           "fft", "dilated", "auto")
 
 # Thresholds of the auto rule, measured with ``python -m cnnlib.bench`` on the book's 2-core
 # machine (float32, batch 1; the Winograd/depthwise rules with OpenBLAS' AVX2 "Haswell" kernels,
@@ -54,7 +55,8 @@ MEC_MIN_ROWS_PER_STRIDE = 2.5       # 2-D kernels with kh >= this × stride_h: M
 MEC_MAX_CHANNELS = 256              # ... C_out/g <= this
 
 
-def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) -> str:
+def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
+                  subgrid=True) -> str:
     """The method ``auto`` runs for a layer (a shape-only rule; 1-, 2- or 3-D).
 
     1. ``groups > 1`` and ``C_in/g ≤ 4`` (depthwise and nearly depthwise): ``"direct"``. There
@@ -93,6 +95,9 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
     c_g, k_g = c_in // groups, c_out // groups
     if groups > 1 and c_g <= DIRECT_MAX_CHANNELS_PER_GROUP:
         return "direct"
+    if (subgrid and len(kernel) == 2 and all(s == 1 for s in stride)
+            and any(d > 1 for d in dilation)):
+        return "dilated"
     if (len(kernel) == 2 and tuple(kernel) == (3, 3) and all(s == 1 for s in stride)
             and all(d == 1 for d in dilation) and min(c_g, k_g) >= WINOGRAD_MIN_CHANNELS
             and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
@@ -108,6 +113,30 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
             and k_g <= MEC_MAX_CHANNELS):
         return "mec"
     return "im2col"
+
+
+SUBGRID_MIN_CHANNELS = 16      # dilated 3×3: sub-grid Winograd when C_in/g, C_out/g >= this
+SUBGRID_MIN_OUTPUT = 3         # ... and each phase has at least this many outputs per side
+SUBGRID_MAX_COVER = 1.35       # ... F(4×4) on phases < 8 wide only when its tiles waste less
+REGIONS_MAX_VALID = 0.6        # dilated: cut into regions when fewer MACs than this read input
+
+
+def subgrid_method(c_in, c_out, kernel, groups, sub_out):
+    """The Winograd variant for a dilated 3×3 layer's phases (dense convolutions with
+    ``sub_out`` outputs each, see :mod:`cnnlib._dilated`), or ``None`` for the dilated layer's
+    own im2col/MEC. F(2×2) when a phase's side is 8–15 outputs (as rule 2b of
+    :func:`choose_method`: F(4×4) tiles would waste up to 30 % on the edges and read 2.25× the
+    transformed weights), F(4×4) otherwise."""
+    c_g, k_g = c_in // groups, c_out // groups
+    if (tuple(kernel) != (3, 3) or min(c_g, k_g) < SUBGRID_MIN_CHANNELS
+            or min(sub_out) < SUBGRID_MIN_OUTPUT):
+        return None
+    q = min(sub_out)
+    if 8 <= q < 16:
+        return "winograd_f2"
+    if q >= 16 or (4 * math.ceil(q / 4) / q) ** 2 <= SUBGRID_MAX_COVER:
+        return "winograd"            # cover: the F(m×m) tiles' outputs per wanted output
+    return "winograd_f2" if (2 * math.ceil(q / 2) / q) ** 2 <= SUBGRID_MAX_COVER else None
 
 
 def method_for(spec, n: int) -> str:
@@ -134,6 +163,18 @@ def run(method, spec, n: int):
     if method == "mec":
         from ._mec import conv_mec
         return conv_mec(spec, n)
+    if method == "dilated":
+        from ._dilated import conv_dilated
+        if n != 2 or any(s != 1 for s in spec.stride):
+            raise ValueError(f"method='dilated' supports only conv2d with stride 1, but it is "
+                             f"{n}-D with stride={spec.stride}; use method='im2col' or 'auto'")
+        return conv_dilated(spec)
+    if method == "winograd_split":
+        from ._split import conv_split
+        if n != 2:
+            raise ValueError(f"method='winograd_split' supports only conv2d, but it is {n}-D; "
+                             f"use method='im2col' or 'auto'")
+        return conv_split(spec)
     if method.startswith("winograd"):
         from ._winograd import conv_winograd
         return conv_winograd(spec, n, m=2 if method == "winograd_f2" else 4, name=method)
