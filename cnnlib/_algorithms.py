@@ -18,8 +18,13 @@ method         algorithm                                             accepts
                on shifted views (:mod:`cnnlib._mec`)
 ``winograd``   Winograd F(4×4, 3×3) (``winograd_f2``: F(2×2, 3×3))   2-D, 3×3, stride 1,
                                                                      dilation 1
+``winograd_    the kernel as stacked 3×3 pieces, one Winograd        2-D, stride 1,
+split``        F(4×4, 3×3) on shifted input copies (:mod:`cnnlib.     dilation 1
+               _split`)
 ``fft``        tiled ``numpy.fft`` (overlap-save), one batched       everything
                complex product (:mod:`cnnlib._fft`)
+``dilated``    sub-grid Winograd on the ``d²`` phases, or regions    2-D, stride 1
+               of valid taps (:mod:`cnnlib._dilated`)
 ``auto``       :func:`choose_method` (below)                         everything
 ============== ===================================================== =====================
 
@@ -53,6 +58,7 @@ FFT_MIN_KERNEL = 7                  # stride-1 kernels with min(kh, kw) >= this:
 FFT_MIN_DEPTH = 1024                # ... C_in/g·kh·kw (each output's multiplications) >= this
 SPLIT_MIN_KERNEL = 4                # 2-D stride-1 kernels with 4 <= max(kh, kw) <= 6 (2×2 pieces
 SPLIT_MAX_KERNEL = 6                # ... of 3×3): Winograd on the stacked pieces (rule 2c)
+SPLIT_MIN_CHANNELS = 64             # ... when C_in/g and C_out/g are at least this
 MEC_MIN_ROWS_PER_STRIDE = 2.5       # 2-D kernels with kh >= this × stride_h: MEC, when
 MEC_MAX_CHANNELS = 256              # ... C_out/g <= this
 
@@ -77,12 +83,13 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
        ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
        channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
        5.3 ms — the weight transform dominates).
-    2c. 2-D, stride 1, dilation 1, ``4 ≤ max(k_h, k_w) ≤ 6`` (5×5), channels and outputs as in
-       rule 2: ``"winograd_split"`` (:mod:`cnnlib._split`: the kernel as 2×2 stacked 3×3 pieces,
+    2c. 2-D, stride 1, dilation 1, ``4 ≤ max(k_h, k_w) ≤ 6`` (5×5), ``C_in/g, C_out/g ≥ 64``
+       and ``H_out, W_out ≥ 16``: ``"winograd_split"`` (:mod:`cnnlib._split`: the kernel as 2×2 stacked 3×3 pieces,
        one F(4×4, 3×3) Winograd on 4·C_in channels, 9 instead of 25 multiplications per
        output). Measured at 1 thread, side by side on a loaded machine (ratios between cnnlib's
        methods only; torch's times swung too much to quote): 5×5 64→64 @56 and 192→192 @28
-       1.3–3× faster than MEC in four runs; not for 7×7 (3×3 pieces, 20 multiplications per
+       1.3–3× faster than MEC in four runs (narrower layers, e.g. chapter 31's 32→32, were
+       not measured and stay on MEC); not for 7×7 (3×3 pieces, 20 multiplications per
        output: FFT measured 2× faster at 1 thread).
     2d. 2-D, stride 1, any dilation > 1: ``"dilated"`` (:mod:`cnnlib._dilated`, checked before
        rule 2: sub-grid Winograd on the ``d²`` phases, or only the valid taps when most read
@@ -122,7 +129,7 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
         return "winograd_f2"
     if (len(kernel) == 2 and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
             and SPLIT_MIN_KERNEL <= max(kernel) <= SPLIT_MAX_KERNEL
-            and min(c_g, k_g) >= WINOGRAD_MIN_CHANNELS and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
+            and min(c_g, k_g) >= SPLIT_MIN_CHANNELS and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
         return "winograd_split"
     if (all(s == 1 for s in stride) and min(kernel) >= FFT_MIN_KERNEL
             and c_g * math.prod(kernel) >= FFT_MIN_DEPTH):

@@ -59,8 +59,9 @@ _PARAMS_DOC = """
         shape, as torch picks its own kernel: depthwise kernel, Winograd, im2col + GEMM, MEC
         or FFT (:func:`cnnlib._algorithms.choose_method`). ``"direct"`` runs the plain loops of
         the definition (this module's numba kernel, the reference); ``"im2col"``, ``"mec"``
-        (1-D and 2-D), ``"winograd"``, ``"winograd_f2"``, ``"winograd_f4"`` and ``"fft"``
-        force one algorithm.
+        (1-D and 2-D), ``"winograd"``, ``"winograd_f2"``, ``"winograd_f4"``,
+        ``"winograd_split"`` (2-D kernels larger than 3×3, stride 1), ``"fft"`` and
+        ``"dilated"`` (2-D stride-1 dilated: sub-grid Winograd) force one algorithm.
 
     Returns
     -------

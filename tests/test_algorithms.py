@@ -148,7 +148,7 @@ def test_auto_rule_on_the_benchmark_layers():
     assert choose_method(256, 256, (3, 3), one, one, 4, (14, 14)) == "mec"      # 64 per group
     assert choose_method(256, 64, (1, 1), one, one, 1, (56, 56)) == "im2col"
     assert choose_method(128, 128, (3, 3), one, one, 128, (56, 56)) == "direct"
-    assert choose_method(32, 32, (5, 5), one, one, 1, (28, 28)) == "winograd_split"   # rule 2c
+    assert choose_method(32, 32, (5, 5), one, one, 1, (28, 28)) == "mec"
     assert choose_method(3, 32, (5, 5), (2, 2), one, 1, (32, 32)) == "mec"      # 2.5 rows/stride
     assert choose_method(16, 16, (13, 13), one, one, 1, (64, 64)) == "fft"      # depth 2704
     assert choose_method(64, 64, (7, 7), one, one, 1, (56, 56)) == "fft"        # depth 3136

@@ -84,12 +84,12 @@ def test_auto_picks_split_for_5x5_stride_1_only():
     assert pick(192, 192, (5, 5), one, one, 1, (28, 28)) == "winograd_split"
     assert pick(64, 64, (7, 7), one, one, 1, (56, 56)) == "fft"            # 7×7: FFT
     assert pick(3, 64, (7, 7), (2, 2), one, 1, (112, 112)) == "mec"        # stride 2
-    assert pick(8, 8, (5, 5), one, one, 1, (28, 28)) == "mec"              # < 16 channels
+    assert pick(32, 32, (5, 5), one, one, 1, (28, 28)) == "mec"            # < 64 channels
     assert pick(64, 64, (5, 5), one, one, 1, (8, 8)) == "mec"              # few tiles
     assert pick(64, 64, (5, 5), one, (2, 2), 1, (28, 28)) == "dilated"
 
 
-@pytest.mark.parametrize("shape, padding", [((1, 64, 30, 30), 2), ((2, 32, 21, 18), "same")])
+@pytest.mark.parametrize("shape, padding", [((1, 64, 30, 30), 2), ((2, 64, 21, 18), "same")])
 def test_auto_5x5_layer_equals_torch(shape, padding):
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape, dtype=np.float32)
