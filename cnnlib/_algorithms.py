@@ -94,8 +94,9 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
     2d. 2-D, stride 1, any dilation > 1: ``"dilated"`` (:mod:`cnnlib._dilated`, checked before
        rule 2: sub-grid Winograd on the ``d²`` phases, or only the valid taps when most read
        padding). DeepLab's 3×3 rate 2 and 4 on 28×28: 1.3–1.9× faster than im2col/MEC at 1
-       thread; ASPP rate 18 on 33×33 (40 % of the taps read input) 1.8×; rate 6 stays on MEC
-       (its 6×6 phases fit neither tile size without waste).
+       thread; ASPP rate 18 on 33×33 (40 % of the taps read input) 1.4–1.7× at 1 and 2
+       threads; rates 6 and 12 stay on MEC (their 6×6 and 3×3 phases fit neither tile size
+       without waste, and rate 12's regions lost at 2 threads).
     3. stride 1, every kernel side ``≥ 7`` and ``C_in/g·k_h·k_w ≥ 1024``: ``"fft"`` (tiled
        overlap-save FFT, whose cost grows slowly with k while the GEMM methods' grows like k²).
        Measured at 1 thread (``cnnlib.bench.fft_sweep``): FFT faster than MEC from k = 5–7 on
@@ -143,7 +144,9 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
 SUBGRID_MIN_CHANNELS = 16      # dilated 3×3: sub-grid Winograd when C_in/g, C_out/g >= this
 SUBGRID_MIN_OUTPUT = 3         # ... and each phase has at least this many outputs per side
 SUBGRID_MAX_COVER = 1.35       # ... F(4×4) on phases < 8 wide only when its tiles waste less
-REGIONS_MAX_VALID = 0.6        # dilated: cut into regions when fewer MACs than this read input
+REGIONS_MAX_VALID = 0.5        # dilated: cut into regions when fewer MACs than this read input
+#                                (ASPP rate 12 @33, 57 %: regions 1.1× faster at 1 thread, 1.2×
+#                                slower at 2; rate 18, 40 %: 1.4–1.7× faster at both)
 
 
 def subgrid_method(c_in, c_out, kernel, groups, sub_out):
