@@ -58,7 +58,8 @@ FFT_MIN_KERNEL = 7                  # stride-1 kernels with min(kh, kw) >= this:
 FFT_MIN_DEPTH = 1024                # ... C_in/g·kh·kw (each output's multiplications) >= this
 SPLIT_MIN_KERNEL = 4                # 2-D stride-1 kernels with 4 <= max(kh, kw) <= 6 (2×2 pieces
 SPLIT_MAX_KERNEL = 6                # ... of 3×3): Winograd on the stacked pieces (rule 2c)
-SPLIT_MIN_CHANNELS = 64             # ... when C_in/g and C_out/g are at least this
+SPLIT_MIN_CHANNELS = 64             # ... when C_in/g is at least this
+SPLIT_MIN_OUT_CHANNELS = 128        # ... and C_out/g at least this (64→64 @56: MEC faster)
 MEC_MIN_ROWS_PER_STRIDE = 2.5       # 2-D kernels with kh >= this × stride_h: MEC, when
 MEC_MAX_CHANNELS = 256              # ... C_out/g <= this
 
@@ -83,19 +84,19 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
        ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
        channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
        5.3 ms — the weight transform dominates).
-    2c. 2-D, stride 1, dilation 1, ``4 ≤ max(k_h, k_w) ≤ 6`` (5×5), ``C_in/g, C_out/g ≥ 64``
-       and ``H_out, W_out ≥ 16``: ``"winograd_split"`` (:mod:`cnnlib._split`: the kernel as 2×2 stacked 3×3 pieces,
+    2c. 2-D, stride 1, dilation 1, ``4 ≤ max(k_h, k_w) ≤ 6`` (5×5), ``C_in/g ≥ 64``,
+       ``C_out/g ≥ 128`` and ``H_out, W_out ≥ 16``: ``"winograd_split"`` (:mod:`cnnlib._split`: the kernel as 2×2 stacked 3×3 pieces,
        one F(4×4, 3×3) Winograd on 4·C_in channels, 9 instead of 25 multiplications per
-       output). Measured at 1 thread, side by side on a loaded machine (ratios between cnnlib's
-       methods only; torch's times swung too much to quote): 5×5 64→64 @56 and 192→192 @28
-       1.3–3× faster than MEC in four runs (narrower layers, e.g. chapter 31's 32→32, were
-       not measured and stay on MEC); not for 7×7 (3×3 pieces, 20 multiplications per
+       output). Measured side by side with OpenBLAS' detected SkylakeX kernels: 5×5
+       192→192 @28 and 64→192 @27 (AlexNet) 1.2–1.3× faster than MEC at 1 and 2 threads;
+       64→64 @56 1.1–1.15× slower (thin GEMMs: 64 output channels), so it stays on MEC, as do
+       narrower layers (chapter 31's 32→32); not for 7×7 (3×3 pieces, 20 multiplications per
        output: FFT measured 2× faster at 1 thread).
     2d. 2-D, stride 1, any dilation > 1: ``"dilated"`` (:mod:`cnnlib._dilated`, checked before
        rule 2: sub-grid Winograd on the ``d²`` phases, or only the valid taps when most read
-       padding). DeepLab's 3×3 rate 2 and 4 on 28×28: 1.3–1.9× faster than im2col/MEC at 1
-       thread; ASPP rate 18 on 33×33 (40 % of the taps read input) 1.4–1.7× at 1 and 2
-       threads; rates 6 and 12 stay on MEC (their 6×6 and 3×3 phases fit neither tile size
+       padding). DeepLab's 3×3 rate 2 on 28×28: 1.15–1.3× faster than im2col/MEC at 1 and 2
+       threads (rate 4's 7×7 phases stay on im2col, see :func:`subgrid_method`); ASPP rate
+       18 on 33×33 (40 % of the taps read input) 1.4–1.7× at 1 and 2 threads; rates 6 and 12 stay on MEC (their 6×6 and 3×3 phases fit neither tile size
        without waste, and rate 12's regions lost at 2 threads).
     3. stride 1, every kernel side ``≥ 7`` and ``C_in/g·k_h·k_w ≥ 1024``: ``"fft"`` (tiled
        overlap-save FFT, whose cost grows slowly with k while the GEMM methods' grows like k²).
@@ -130,7 +131,8 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
         return "winograd_f2"
     if (len(kernel) == 2 and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
             and SPLIT_MIN_KERNEL <= max(kernel) <= SPLIT_MAX_KERNEL
-            and min(c_g, k_g) >= SPLIT_MIN_CHANNELS and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
+            and c_g >= SPLIT_MIN_CHANNELS and k_g >= SPLIT_MIN_OUT_CHANNELS
+            and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
         return "winograd_split"
     if (all(s == 1 for s in stride) and min(kernel) >= FFT_MIN_KERNEL
             and c_g * math.prod(kernel) >= FFT_MIN_DEPTH):
@@ -142,8 +144,10 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
 
 
 SUBGRID_MIN_CHANNELS = 16      # dilated 3×3: sub-grid Winograd when C_in/g, C_out/g >= this
-SUBGRID_MIN_OUTPUT = 3         # ... and each phase has at least this many outputs per side
-SUBGRID_MAX_COVER = 1.35       # ... F(4×4) on phases < 8 wide only when its tiles waste less
+SUBGRID_MIN_OUTPUT = 8         # ... and each phase has at least this many outputs per side
+#                                (DeepLab rate 4 @28, 7×7 phases: F(4×4) 1.1–1.2× slower than
+#                                im2col with OpenBLAS' SkylakeX kernels; rate 2, 14×14 phases
+#                                with F(2×2): 1.15–1.3× faster, at 1 and 2 threads)
 REGIONS_MAX_VALID = 0.5        # dilated: cut into regions when fewer MACs than this read input
 #                                (ASPP rate 12 @33, 57 %: regions 1.1× faster at 1 thread, 1.2×
 #                                slower at 2; rate 18, 40 %: 1.4–1.7× faster at both)
@@ -154,17 +158,12 @@ def subgrid_method(c_in, c_out, kernel, groups, sub_out):
     ``sub_out`` outputs each, see :mod:`cnnlib._dilated`), or ``None`` for the dilated layer's
     own im2col/MEC. F(2×2) when a phase's side is 8–15 outputs (as rule 2b of
     :func:`choose_method`: F(4×4) tiles would waste up to 30 % on the edges and read 2.25× the
-    transformed weights), F(4×4) otherwise."""
+    transformed weights), F(4×4) from 16; smaller phases stay on im2col/MEC."""
     c_g, k_g = c_in // groups, c_out // groups
     if (tuple(kernel) != (3, 3) or min(c_g, k_g) < SUBGRID_MIN_CHANNELS
             or min(sub_out) < SUBGRID_MIN_OUTPUT):
         return None
-    q = min(sub_out)
-    if 8 <= q < 16:
-        return "winograd_f2"
-    if q >= 16 or (4 * math.ceil(q / 4) / q) ** 2 <= SUBGRID_MAX_COVER:
-        return "winograd"            # cover: the F(m×m) tiles' outputs per wanted output
-    return "winograd_f2" if (2 * math.ceil(q / 2) / q) ** 2 <= SUBGRID_MAX_COVER else None
+    return "winograd_f2" if min(sub_out) < 16 else "winograd"
 
 
 def method_for(spec, n: int) -> str:

@@ -80,8 +80,9 @@ def test_split_errors_name_the_problem():
 def test_auto_picks_split_for_5x5_stride_1_only():
     one = (1, 1)
     pick = _algorithms.choose_method
-    assert pick(64, 64, (5, 5), one, one, 1, (56, 56)) == "winograd_split"
+    assert pick(64, 64, (5, 5), one, one, 1, (56, 56)) == "mec"            # 64 outputs: MEC
     assert pick(192, 192, (5, 5), one, one, 1, (28, 28)) == "winograd_split"
+    assert pick(64, 192, (5, 5), one, one, 1, (27, 27)) == "winograd_split"   # AlexNet conv2
     assert pick(64, 64, (7, 7), one, one, 1, (56, 56)) == "fft"            # 7×7: FFT
     assert pick(3, 64, (7, 7), (2, 2), one, 1, (112, 112)) == "mec"        # stride 2
     assert pick(32, 32, (5, 5), one, one, 1, (28, 28)) == "mec"            # < 64 channels
@@ -93,8 +94,8 @@ def test_auto_picks_split_for_5x5_stride_1_only():
 def test_auto_5x5_layer_equals_torch(shape, padding):
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape, dtype=np.float32)
-    w = rng.standard_normal((48, shape[1], 5, 5), dtype=np.float32) / 40
-    b = rng.standard_normal(48).astype(np.float32)
+    w = rng.standard_normal((128, shape[1], 5, 5), dtype=np.float32) / 40
+    b = rng.standard_normal(128).astype(np.float32)
     ref = torch_conv(x, w, b, padding=padding)
     got = cnnlib.conv2d(x, w, b, padding=padding)
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
