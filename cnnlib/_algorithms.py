@@ -96,8 +96,9 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
        rule 2: sub-grid Winograd on the ``d²`` phases, or only the valid taps when most read
        padding). DeepLab's 3×3 rate 2 on 28×28: 1.15–1.3× faster than im2col/MEC at 1 and 2
        threads (rate 4's 7×7 phases stay on im2col, see :func:`subgrid_method`); ASPP rate
-       18 on 33×33 (40 % of the taps read input) 1.4–1.7× at 1 and 2 threads; rates 6 and 12 stay on MEC (their 6×6 and 3×3 phases fit neither tile size
-       without waste, and rate 12's regions lost at 2 threads).
+       18 on 33×33 (40 % of the taps read input) 1.4–1.7× at 1 and 2 threads; rates 6 and
+       12 stay on MEC (their 6×6 and 3×3 phases are too small for Winograd's tiles, and rate
+       12's regions lost at 2 threads).
     3. stride 1, every kernel side ``≥ 7`` and ``C_in/g·k_h·k_w ≥ 1024``: ``"fft"`` (tiled
        overlap-save FFT, whose cost grows slowly with k while the GEMM methods' grows like k²).
        Measured at 1 thread (``cnnlib.bench.fft_sweep``): FFT faster than MEC from k = 5–7 on
