@@ -19,8 +19,13 @@ method         algorithm                                             accepts
                on shifted views (:mod:`cnnlib._mec`)
 ``winograd``   Winograd F(4×4, 3×3) (``winograd_f2``: F(2×2, 3×3))   2-D, 3×3, stride 1,
                                                                      dilation 1
+``winograd_    the kernel as stacked 3×3 pieces, one Winograd        2-D, stride 1,
+split``        F(4×4, 3×3) on shifted input copies (:mod:`cnnlib.     dilation 1
+               _split`)
 ``fft``        tiled ``numpy.fft`` (overlap-save), one batched       everything
                complex product (:mod:`cnnlib._fft`)
+``dilated``    sub-grid Winograd on the ``d²`` phases, or regions    2-D, stride 1
+               of valid taps (:mod:`cnnlib._dilated`)
 ``auto``       :func:`choose_method` (below)                         everything
 ============== ===================================================== =====================
 
@@ -38,7 +43,8 @@ import math
 
 from ._direct import direct
 
-METHODS = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "fft", "auto")
+METHODS = ("direct", "im2col", "mec", "winograd", "winograd_f2", "winograd_f4", "winograd_split",
+           "fft", "dilated", "auto")
 
 # Thresholds of the auto rule, measured with ``python -m cnnlib.bench`` on the book's 2-core
 # machine (float32, batch 1; the Winograd/depthwise rules with OpenBLAS' AVX2 "Haswell" kernels,
@@ -53,11 +59,16 @@ WINOGRAD_F2_MIN_CHANNELS = 128     # smaller outputs (8 ≤ H_out, W_out < 16): 
 WINOGRAD_F2_MIN_OUTPUT = 8          # ... C_in/g and C_out/g are at least 128
 FFT_MIN_KERNEL = 7                  # stride-1 kernels with min(kh, kw) >= this: FFT when
 FFT_MIN_DEPTH = 1024                # ... C_in/g·kh·kw (each output's multiplications) >= this
+SPLIT_MIN_KERNEL = 4                # 2-D stride-1 kernels with 4 <= max(kh, kw) <= 6 (2×2 pieces
+SPLIT_MAX_KERNEL = 6                # ... of 3×3): Winograd on the stacked pieces (rule 2c)
+SPLIT_MIN_CHANNELS = 64             # ... when C_in/g is at least this
+SPLIT_MIN_OUT_CHANNELS = 128        # ... and C_out/g at least this (64→64 @56: MEC faster)
 MEC_MIN_ROWS_PER_STRIDE = 2.5       # 2-D kernels with kh >= this × stride_h: MEC, when
 MEC_MAX_CHANNELS = 256              # ... C_out/g <= this
 
 
-def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) -> str:
+def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial,
+                  subgrid=True) -> str:
     """The method ``auto`` runs for a layer (a shape-only rule; 1-, 2- or 3-D).
 
     1. ``groups > 1`` and ``C_in/g ≤ 4`` (depthwise and nearly depthwise): ``"direct"``. There
@@ -83,6 +94,21 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
        ≈ 1.2–1.7 vs 1.55–1.66 ms (2 threads); 256@10: 1.35 vs 1.49 ms. Not below 128
        channels (64@8, 32@14: im2col is faster) nor at 7×7 (512@7: im2col 3.6 ms, F(2×2)
        5.3 ms — the weight transform dominates).
+    2c. 2-D, stride 1, dilation 1, ``4 ≤ max(k_h, k_w) ≤ 6`` (5×5), ``C_in/g ≥ 64``,
+       ``C_out/g ≥ 128`` and ``H_out, W_out ≥ 16``: ``"winograd_split"`` (:mod:`cnnlib._split`: the kernel as 2×2 stacked 3×3 pieces,
+       one F(4×4, 3×3) Winograd on 4·C_in channels, 9 instead of 25 multiplications per
+       output). Measured side by side with OpenBLAS' detected SkylakeX kernels: 5×5
+       192→192 @28 and 64→192 @27 (AlexNet) 1.2–1.3× faster than MEC at 1 and 2 threads;
+       64→64 @56 1.1–1.15× slower (thin GEMMs: 64 output channels), so it stays on MEC, as do
+       narrower layers (chapter 31's 32→32); not for 7×7 (3×3 pieces, 20 multiplications per
+       output: FFT measured 2× faster at 1 thread).
+    2d. 2-D, stride 1, any dilation > 1: ``"dilated"`` (:mod:`cnnlib._dilated`, checked before
+       rule 2: sub-grid Winograd on the ``d²`` phases, or only the valid taps when most read
+       padding). DeepLab's 3×3 rate 2 on 28×28: 1.15–1.3× faster than im2col/MEC at 1 and 2
+       threads (rate 4's 7×7 phases stay on im2col, see :func:`subgrid_method`); ASPP rate
+       18 on 33×33 (40 % of the taps read input) 1.4–1.7× at 1 and 2 threads; rates 6 and
+       12 stay on MEC (their 6×6 and 3×3 phases are too small for Winograd's tiles, and rate
+       12's regions lost at 2 threads).
     3. stride 1, every kernel side ``≥ 7`` and ``C_in/g·k_h·k_w ≥ 1024``: ``"fft"`` (tiled
        overlap-save FFT, whose cost grows slowly with k while the GEMM methods' grows like k²).
        Measured at 1 thread (``cnnlib.bench.fft_sweep``): FFT faster than MEC from k = 5–7 on
@@ -107,6 +133,9 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
             and c_g <= (GROUPED_MAX_CHANNELS_STRIDED if max(stride) > 1
                         else GROUPED_MAX_CHANNELS)):
         return "direct"
+    if (subgrid and len(kernel) == 2 and all(s == 1 for s in stride)
+            and any(d > 1 for d in dilation)):
+        return "dilated"
     if (len(kernel) == 2 and tuple(kernel) == (3, 3) and all(s == 1 for s in stride)
             and all(d == 1 for d in dilation) and min(c_g, k_g) >= WINOGRAD_MIN_CHANNELS
             and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
@@ -115,6 +144,11 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
             and all(d == 1 for d in dilation) and min(c_g, k_g) >= WINOGRAD_F2_MIN_CHANNELS
             and min(out_spatial) >= WINOGRAD_F2_MIN_OUTPUT):
         return "winograd_f2"
+    if (len(kernel) == 2 and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
+            and SPLIT_MIN_KERNEL <= max(kernel) <= SPLIT_MAX_KERNEL
+            and c_g >= SPLIT_MIN_CHANNELS and k_g >= SPLIT_MIN_OUT_CHANNELS
+            and min(out_spatial) >= WINOGRAD_MIN_OUTPUT):
+        return "winograd_split"
     if (all(s == 1 for s in stride) and min(kernel) >= FFT_MIN_KERNEL
             and c_g * math.prod(kernel) >= FFT_MIN_DEPTH):
         return "fft"
@@ -122,6 +156,29 @@ def choose_method(c_in, c_out, kernel, stride, dilation, groups, out_spatial) ->
             and k_g <= MEC_MAX_CHANNELS):
         return "mec"
     return "im2col"
+
+
+SUBGRID_MIN_CHANNELS = 16      # dilated 3×3: sub-grid Winograd when C_in/g, C_out/g >= this
+SUBGRID_MIN_OUTPUT = 8         # ... and each phase has at least this many outputs per side
+#                                (DeepLab rate 4 @28, 7×7 phases: F(4×4) 1.1–1.2× slower than
+#                                im2col with OpenBLAS' SkylakeX kernels; rate 2, 14×14 phases
+#                                with F(2×2): 1.15–1.3× faster, at 1 and 2 threads)
+REGIONS_MAX_VALID = 0.5        # dilated: cut into regions when fewer MACs than this read input
+#                                (ASPP rate 12 @33, 57 %: regions 1.1× faster at 1 thread, 1.2×
+#                                slower at 2; rate 18, 40 %: 1.4–1.7× faster at both)
+
+
+def subgrid_method(c_in, c_out, kernel, groups, sub_out):
+    """The Winograd variant for a dilated 3×3 layer's phases (dense convolutions with
+    ``sub_out`` outputs each, see :mod:`cnnlib._dilated`), or ``None`` for the dilated layer's
+    own im2col/MEC. F(2×2) when a phase's side is 8–15 outputs (as rule 2b of
+    :func:`choose_method`: F(4×4) tiles would waste up to 30 % on the edges and read 2.25× the
+    transformed weights), F(4×4) from 16; smaller phases stay on im2col/MEC."""
+    c_g, k_g = c_in // groups, c_out // groups
+    if (tuple(kernel) != (3, 3) or min(c_g, k_g) < SUBGRID_MIN_CHANNELS
+            or min(sub_out) < SUBGRID_MIN_OUTPUT):
+        return None
+    return "winograd_f2" if min(sub_out) < 16 else "winograd"
 
 
 def method_for(spec, n: int) -> str:
@@ -148,6 +205,18 @@ def run(method, spec, n: int):
     if method == "mec":
         from ._mec import conv_mec
         return conv_mec(spec, n)
+    if method == "dilated":
+        from ._dilated import conv_dilated
+        if n != 2 or any(s != 1 for s in spec.stride):
+            raise ValueError(f"method='dilated' supports only conv2d with stride 1, but it is "
+                             f"{n}-D with stride={spec.stride}; use method='im2col' or 'auto'")
+        return conv_dilated(spec)
+    if method == "winograd_split":
+        from ._split import conv_split
+        if n != 2:
+            raise ValueError(f"method='winograd_split' supports only conv2d, but it is {n}-D; "
+                             f"use method='im2col' or 'auto'")
+        return conv_split(spec)
     if method.startswith("winograd"):
         from ._winograd import conv_winograd
         return conv_winograd(spec, n, m=2 if method == "winograd_f2" else 4, name=method)

@@ -57,11 +57,13 @@ _PARAMS_DOC = """
     method : str
         The algorithm (chapter 31). ``"auto"`` (default) picks the fastest for the layer's
         shape, as torch picks its own kernel: grouped/depthwise kernel, Winograd, im2col +
-        GEMM, MEC or FFT (:func:`cnnlib._algorithms.choose_method`). ``"direct"`` runs the
-        plain loops of the definition (this module's numba kernel, the reference; grouped
-        1-D/2-D layers run the grouped/depthwise direct kernels); ``"im2col"``, ``"mec"``
-        (1-D and 2-D), ``"winograd"``, ``"winograd_f2"``, ``"winograd_f4"`` and ``"fft"``
-        force one algorithm.
+        GEMM, MEC, FFT or dilated sub-grid Winograd (:func:`cnnlib._algorithms.choose_method`).
+        ``"direct"`` runs the plain loops of the definition (this module's numba kernel, the
+        reference; grouped 1-D/2-D layers run the grouped/depthwise direct kernels);
+        ``"im2col"``, ``"mec"`` (1-D and 2-D), ``"winograd"``, ``"winograd_f2"``,
+        ``"winograd_f4"``, ``"winograd_split"`` (2-D kernels larger than 3×3, stride 1),
+        ``"fft"`` and ``"dilated"`` (2-D stride-1 dilated: sub-grid Winograd) force one
+        algorithm.
 
     Returns
     -------

@@ -37,9 +37,20 @@ weights — what the benchmark times, and what a network does at inference — s
 transform but not the check. A weight changed in place is transformed again.
 
 Options: ``--threads 1 2``, ``--quick`` (fewer repeats), ``--blas-core detect|keep|NAME``,
-``--no-fft`` (skip the sweep), ``--kind grouped [--batch 1 8]`` (instead: ``auto`` vs torch on
-grouped and depthwise layers of ResNeXt, ShuffleNet, MobileNetV2 and EfficientNet-B0,
-:data:`GROUPED_LAYERS`). A full run takes about 2–3 minutes on the book's machine.
+``--no-fft`` (skip the sweep). A full run takes about 2–3 minutes on the book's machine.
+
+Kinds (issue #20): ``--kinds [KIND ...]`` runs, instead of the methods table and the sweep,
+one table per kind of convolution the book teaches — ``transposed`` (1-D and 2-D, stride 2 and
+4, kernels 2–4), ``grouped`` (ResNeXt's 32 and 64 groups, ShuffleNet's 3 and 8),
+``depthwise`` (k = 3, 5, 7 at stride 1 and 2), ``dense`` (5×5 and 7×7), ``dilated`` (rates 2
+and 4 of DeepLabv3, 6/12/18 of ASPP), ``1d``, ``3d`` and ``batch8`` (the six layers above at
+batch 8); none named means all (:data:`KINDS`). Each layer is a real network's shape; the
+default call of the matching cnnlib function (``conv1d``/``2d``/``3d`` with ``groups`` and
+``dilation``, ``conv_transpose1d``/``2d``) is checked against torch's and then timed against
+it by the same protocol (one subprocess per thread count, shuffled interleaved rounds, best
+round, BLAS printed), and the report gives the ratio per layer, the geometric mean per kind
+and over all, and how many layers exceed 1.5× and 1.0× torch's time. The default run (no
+``--kinds``) is unchanged.
 
 The timing protocol is importable, and the chapters use it for their live timings:
 :func:`conv_callables` (one zero-argument callable per method plus torch, each checked against
@@ -336,88 +347,180 @@ def report(run: dict) -> str:
 
 
 
-# ----------------------------------------------------------------------------- grouped kinds
-GROUPED_LAYERS = [
-    # name, C_in, C_out, H (=W), kernel, stride, padding, groups — layers of real networks
-    ("ResNeXt 3×3 128 g32 @56", 128, 128, 56, 3, 1, 1, 32),
-    ("ResNeXt 3×3 256 g32 @56/2", 256, 256, 56, 3, 2, 1, 32),
-    ("ResNeXt 3×3 256 g32 @28", 256, 256, 28, 3, 1, 1, 32),
-    ("ResNeXt 3×3 512 g32 @28/2", 512, 512, 28, 3, 2, 1, 32),
-    ("ResNeXt 3×3 512 g32 @14", 512, 512, 14, 3, 1, 1, 32),
-    ("ResNeXt 3×3 1024 g32 @14/2", 1024, 1024, 14, 3, 2, 1, 32),
-    ("ResNeXt 3×3 1024 g32 @7", 1024, 1024, 7, 3, 1, 1, 32),
-    ("ResNeXt 3×3 256 g64 @56", 256, 256, 56, 3, 1, 1, 64),
-    ("ResNeXt 3×3 512 g64 @28", 512, 512, 28, 3, 1, 1, 64),
-    ("ResNeXt 3×3 1024 g64 @14", 1024, 1024, 14, 3, 1, 1, 64),
-    ("ResNeXt 3×3 2048 g64 @7", 2048, 2048, 7, 3, 1, 1, 64),
-    ("ShuffleNet 1×1 240→60 g3 @28", 240, 60, 28, 1, 1, 0, 3),
-    ("ShuffleNet 1×1 60→240 g3 @28", 60, 240, 28, 1, 1, 0, 3),
-    ("ShuffleNet 1×1 384→96 g8 @28", 384, 96, 28, 1, 1, 0, 8),
-    ("ShuffleNet 1×1 96→384 g8 @28", 96, 384, 28, 1, 1, 0, 8),
-    ("ShuffleNet dw3 60 @28", 60, 60, 28, 3, 1, 1, 60),
-    ("ShuffleNet dw3 96 @28/2", 96, 96, 28, 3, 2, 1, 96),
-    ("MobileNetV2 dw3 32 @112", 32, 32, 112, 3, 1, 1, 32),
-    ("MobileNetV2 dw3 96 @112/2", 96, 96, 112, 3, 2, 1, 96),
-    ("MobileNetV2 dw3 144 @56", 144, 144, 56, 3, 1, 1, 144),
-    ("MobileNetV2 dw3 144 @56/2", 144, 144, 56, 3, 2, 1, 144),
-    ("MobileNetV2 dw3 576 @14", 576, 576, 14, 3, 1, 1, 576),
-    ("MobileNetV2 dw3 960 @7", 960, 960, 7, 3, 1, 1, 960),
-    ("EfficientNet dw5 144 @56/2", 144, 144, 56, 5, 2, 2, 144),
-    ("EfficientNet dw5 240 @28", 240, 240, 28, 5, 1, 2, 240),
-    ("EfficientNet dw5 672 @14", 672, 672, 14, 5, 1, 2, 672),
-    ("EfficientNet dw5 672 @14/2", 672, 672, 14, 5, 2, 2, 672),
-    ("EfficientNet dw5 1152 @7", 1152, 1152, 7, 5, 1, 2, 1152),
-    ("dw7 96 @56", 96, 96, 56, 7, 1, 3, 96),
-    ("dw7 192 @28/2", 192, 192, 28, 7, 2, 3, 192),
-    ("dw7 384 @14", 384, 384, 14, 7, 1, 3, 384),
-]
+# ----------------------------------------------------------------------------- kinds (issue #20)
+def _conv(name, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1, batch=1):
+    """A ``conv{n}d`` layer: ``spatial`` and ``k`` are ints (square/cubic) or tuples."""
+    n = len(spatial) if isinstance(spatial, tuple) else 2
+    spatial = spatial if isinstance(spatial, tuple) else (spatial,) * n
+    k = k if isinstance(k, tuple) else (k,) * n
+    return {"name": name, "fn": f"conv{n}d", "x": (batch, c_in) + spatial,
+            "w": (c_out, c_in // groups) + k,
+            "kw": dict(stride=stride, padding=padding, dilation=dilation, groups=groups)}
 
 
-def grouped_worker(threads: int, batch: int, quick: bool, layers=None) -> dict:
-    """Time ``auto`` and torch on :data:`GROUPED_LAYERS` (grouped and depthwise kinds).
+def _convt(name, c_in, c_out, spatial, k, stride, padding=0, output_padding=0, batch=1):
+    """A ``conv_transpose{n}d`` layer (weight in torch's layout ``(C_in, C_out, *k)``)."""
+    n = len(spatial)
+    return {"name": name, "fn": f"conv_transpose{n}d", "x": (batch, c_in) + spatial,
+            "w": (c_in, c_out) + (k,) * n,
+            "kw": dict(stride=stride, padding=padding, output_padding=output_padding)}
 
-    Same protocol as :func:`worker` (side by side, shuffled rounds, best round, checked
-    against torch first), at batch ``batch``; ``layers`` defaults to all of them.
-    """
-    import numba
+
+# Each kind of issue #20 on layers of real networks (float32, batch 1 unless said). The name
+# says the network the shape comes from; "@56" is H = W = 56 of the input.
+KINDS = {
+    "transposed": [
+        _convt("DCGAN G 4×4/2, 512→256 @8", 512, 256, (8, 8), 4, 2, 1),
+        _convt("DCGAN G 4×4/2, 128→64 @32", 128, 64, (32, 32), 4, 2, 1),
+        _convt("U-Net up 2×2/2, 256→128 @28", 256, 128, (28, 28), 2, 2),
+        _convt("LinkNet dec 3×3/2, 128→64 @28", 128, 64, (28, 28), 3, 2, 1, 1),
+        _convt("FPN-style 4×4/4, 256→64 @14", 256, 64, (14, 14), 4, 4),
+        _convt("1-D 4/2, 256→128 ×512 (MelGAN)", 256, 128, (512,), 4, 2, 1),
+        _convt("1-D 2/2, 128→64 ×1024", 128, 64, (1024,), 2, 2),
+        _convt("1-D 4/4, 64→32 ×1024", 64, 32, (1024,), 4, 4),
+    ],
+    "grouped": [
+        _conv("ResNeXt50 3×3 g32, 128 @56", 128, 128, 56, 3, 1, 1, groups=32),
+        _conv("ResNeXt50 3×3 g32, 256 @28", 256, 256, 28, 3, 1, 1, groups=32),
+        _conv("ResNeXt50 3×3 g32, 512 @14", 512, 512, 14, 3, 1, 1, groups=32),
+        _conv("ResNeXt101 64x4d 3×3 g64, 256 @56", 256, 256, 56, 3, 1, 1, groups=64),
+        _conv("ResNeXt101 64x4d 3×3 g64, 512 @28", 512, 512, 28, 3, 1, 1, groups=64),
+        _conv("ShuffleNet g3 1×1, 240→60 @28", 240, 60, 28, 1, groups=3),
+        _conv("ShuffleNet g3 1×1, 60→240 @28", 60, 240, 28, 1, groups=3),
+        _conv("ShuffleNet g8 1×1, 384→96 @28", 384, 96, 28, 1, groups=8),
+        _conv("ShuffleNet g8 1×1, 96→384 @28", 96, 384, 28, 1, groups=8),
+    ],
+    "depthwise": [
+        _conv("MobileNetV2 dw 3×3, 144 @56", 144, 144, 56, 3, 1, 1, groups=144),
+        _conv("MobileNetV2 dw 3×3/2, 144 @56", 144, 144, 56, 3, 2, 1, groups=144),
+        _conv("EfficientNet dw 5×5, 240 @28", 240, 240, 28, 5, 1, 2, groups=240),
+        _conv("MobileNetV3 dw 5×5/2, 72 @56", 72, 72, 56, 5, 2, 2, groups=72),
+        _conv("ConvNeXt-T dw 7×7, 96 @56", 96, 96, 56, 7, 1, 3, groups=96),
+        _conv("MixNet-style dw 7×7/2, 192 @28", 192, 192, 28, 7, 2, 3, groups=192),
+    ],
+    "dense": [
+        _conv("5×5, 64→64 @56", 64, 64, 56, 5, 1, 2),
+        _conv("AlexNet conv2 5×5, 64→192 @27", 64, 192, 27, 5, 1, 2),
+        _conv("5×5, 192→192 @28", 192, 192, 28, 5, 1, 2),
+        _conv("ResNet stem 7×7/2, 3→64 @224", 3, 64, 224, 7, 2, 3),
+        _conv("7×7, 64→64 @56", 64, 64, 56, 7, 1, 3),
+    ],
+    "dilated": [
+        _conv("DeepLabv3 3×3 d2, 256→256 @28", 256, 256, 28, 3, 1, 2, dilation=2),
+        _conv("DeepLabv3 3×3 d2, 512→512 @28", 512, 512, 28, 3, 1, 2, dilation=2),
+        _conv("DeepLabv3 3×3 d4, 512→512 @28", 512, 512, 28, 3, 1, 4, dilation=4),
+        _conv("ASPP 3×3 d6, 256→256 @33", 256, 256, 33, 3, 1, 6, dilation=6),
+        _conv("ASPP 3×3 d12, 256→256 @33", 256, 256, 33, 3, 1, 12, dilation=12),
+        _conv("ASPP 3×3 d18, 256→256 @33", 256, 256, 33, 3, 1, 18, dilation=18),
+    ],
+    "1d": [
+        _conv("1-D 3-tap, 256→256 ×1024", 256, 256, (1024,), 3, 1, 1),
+        _conv("1-D 5-tap, 128→128 ×2048", 128, 128, (2048,), 5, 1, 2),
+        _conv("1-D 3-tap/2, 256→512 ×1024", 256, 512, (1024,), 3, 2, 1),
+    ],
+    "3d": [
+        _conv("R3D-18 stem 3×7×7/(1,2,2), 3→64", 3, 64, (8, 112, 112), (3, 7, 7),
+              (1, 2, 2), (1, 3, 3)),
+        _conv("C3D-style 3×3×3, 64→64 @8×28×28", 64, 64, (8, 28, 28), 3, 1, 1),
+        _conv("R3D-18 3×3×3, 256→256 @4×14×14", 256, 256, (4, 14, 14), 3, 1, 1),
+    ],
+    "batch8": [_conv(f"N=8 {name}", c_in, c_out, h, k, s, p, groups=g, batch=8)
+               for name, c_in, c_out, h, k, s, p, g in LAYERS],
+}
+
+
+def kind_callables(layer: dict, x, w, rtol=1e-4) -> dict:
+    """``{"cnnlib": ..., "torch": ...}``: the default call of the layer's cnnlib function and
+    torch's, as zero-argument callables; cnnlib's result is first checked against torch's
+    (``AssertionError`` naming the layer otherwise), so that nothing wrong is ever timed."""
     import numpy as np
     import torch
 
+    import cnnlib
+
+    ours, theirs = getattr(cnnlib, layer["fn"]), getattr(torch.nn.functional, layer["fn"])
+    tx, tw, kw = torch.from_numpy(x), torch.from_numpy(w), layer["kw"]
+
+    def run_torch():
+        with torch.no_grad():
+            return theirs(tx, tw, None, **kw)
+
+    def run_cnnlib():
+        return ours(x, w, None, **kw)
+
+    ref, got = run_torch().numpy(), run_cnnlib()
+    if got.shape != ref.shape:
+        raise AssertionError(f"{layer['name']}: {layer['fn']} returned shape {got.shape}, "
+                             f"torch {ref.shape}")
+    err = float(np.abs(got - ref).max() / np.abs(ref).max())
+    if not err <= rtol:
+        raise AssertionError(f"{layer['name']}: {layer['fn']} differs from torch "
+                             f"(relative error {err:.2e} > {rtol:g})")
+    return {"cnnlib": run_cnnlib, "torch": run_torch}
+
+
+def _picks(layer: dict, x, w) -> str:
+    """What the default call runs: ``auto``'s method for convolutions; '—' otherwise."""
+    if not layer["fn"].startswith("conv") or "transpose" in layer["fn"]:
+        return "—"
     from cnnlib._algorithms import method_for
     from cnnlib._validation import conv_spec
+    n = len(layer["x"]) - 2
+    kw = layer["kw"]
+    spec = conv_spec(x, w, None, kw["stride"], kw["padding"], kw["dilation"], kw["groups"], n,
+                     layer["fn"])
+    return method_for(spec, n)
+
+
+def kinds_worker(threads: int, kinds, quick: bool) -> dict:
+    """Time the default call of every layer of ``kinds`` against torch (inside the subprocess)."""
+    import numba
+    import numpy as np
+    import torch
 
     torch.set_num_threads(threads)
     numba.set_num_threads(threads)
     _keep_large_buffers_in_the_heap()
     rng = np.random.default_rng(0)
-    results = []
-    for name, c_in, c_out, h, k, s, p, g in layers or GROUPED_LAYERS:
-        x = rng.standard_normal((batch, c_in, h, h), dtype=np.float32)
-        w = rng.standard_normal((c_out, c_in // g, k, k), dtype=np.float32) / math.sqrt(c_in // g * k * k)
-        spec = conv_spec(x, w, None, s, p, 1, g, 2, "conv2d")
-        try:
-            funcs = conv_callables(x, w, ["auto"], stride=s, padding=p, groups=g)
-        except AssertionError as err:
-            raise AssertionError(f"{name}: {err}") from None
-        times = median_times(funcs, rounds=2 if quick else 8, block=0.02,
-                             settle=0.02 if threads > 1 else 0.0, shuffle=True, best_round=True,
-                             seed=len(results))
-        results.append({"layer": name, "times": times, "auto": method_for(spec, 2)})
-    return {"threads": threads, "batch": batch, "results": results, "blas": blas_info(),
-            "blas_env": _blas_env()}
+    out, seed = {}, 0
+    for kind in kinds:
+        rows = []
+        for layer in KINDS[kind]:
+            x = rng.standard_normal(layer["x"], dtype=np.float32)
+            fan_in = math.prod(layer["w"][1:])
+            w = rng.standard_normal(layer["w"], dtype=np.float32) / np.float32(math.sqrt(fan_in))
+            funcs = kind_callables(layer, x, w)
+            seed += 1
+            times = median_times(funcs, rounds=2 if quick else 16, block=0.02, settle=0.02,
+                                 shuffle=True, best_round=True, seed=seed)
+            rows.append({"layer": layer["name"], "fn": layer["fn"], "times": times,
+                         "picks": _picks(layer, x, w)})
+        out[kind] = rows
+    return {"threads": threads, "numba_layer": numba.threading_layer(), "kinds": out,
+            "blas": blas_info(), "blas_env": _blas_env()}
 
 
-def report_grouped(run: dict) -> str:
-    """Format :func:`grouped_worker`'s results: ms of auto and torch, their ratio, auto's pick."""
-    lines = [f"grouped and depthwise layers — batch {run['batch']}, threads = {run['threads']} "
-             f"(BLAS: {run['blas']}; {run['blas_env']})",
-             f"{'layer':30s}{'auto ms':>9s}{'torch ms':>9s}{'/torch':>8s}   auto picks"]
-    for r in run["results"]:
-        t = r["times"]
-        lines.append(f"{r['layer']:30s}{t['auto'] * 1e3:9.3f}{t['torch'] * 1e3:9.3f}"
-                     f"{t['auto'] / t['torch']:8.2f}   {r['auto']}")
-    ratios = [r["times"]["auto"] / r["times"]["torch"] for r in run["results"]]
-    lines.append(f"geometric mean of /torch {_geomean(ratios):.2f}, largest {max(ratios):.2f}")
+def report_kinds(run: dict) -> str:
+    """Format :func:`kinds_worker`: per kind a table (ms, ratio) and its geometric mean, then the
+    geometric mean over every layer and the layers above 1.5× torch's time."""
+    lines = [f"threads = {run['threads']}   (numba layer: {run['numba_layer']}; BLAS: {run['blas']}; "
+             f"{run['blas_env']})"]
+    every = []
+    for kind, rows in run["kinds"].items():
+        lines.append(f"[{kind}]")
+        lines.append(f"{'layer':36s}{'cnnlib':>9s}{'torch':>9s}{'/torch':>8s}   runs")
+        ratios = []
+        for r in rows:
+            t = r["times"]
+            ratios.append(t["cnnlib"] / t["torch"])
+            lines.append(f"{r['layer']:36s}{t['cnnlib'] * 1e3:9.3f}{t['torch'] * 1e3:9.3f}"
+                         f"{ratios[-1]:8.2f}   {r['fn']} {r['picks']}")
+        every += ratios
+        lines.append(f"{'geometric mean ' + kind:54s}{_geomean(ratios):8.2f}   "
+                     f"({sum(v > 1.5 for v in ratios)} of {len(ratios)} above 1.5)")
+    lines.append(f"{'geometric mean, every kind':54s}{_geomean(every):8.2f}   "
+                 f"({sum(v > 1.5 for v in every)} of {len(every)} above 1.5, "
+                 f"{sum(v > 1.0 for v in every)} above 1.0)")
     return "\n".join(lines)
 
 
@@ -528,23 +631,26 @@ def main(argv=None) -> int:
                              "'keep' (keep the environment) or a kernel family such as SkylakeX")
     parser.add_argument("--no-fft", action="store_true",
                         help="skip the FFT-vs-im2col-vs-MEC sweep over kernel sizes")
-    parser.add_argument("--kind", choices=["grouped"],
-                        help="instead of the main table: time auto vs torch on the layers of one "
-                             "kind (grouped: ResNeXt, ShuffleNet, MobileNet/EfficientNet depthwise)")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8],
-                        help="batch sizes for --kind (default: 1 8)")
+    parser.add_argument("--kinds", nargs="*", choices=list(KINDS) + ["all"], metavar="KIND",
+                        help="instead of the methods table and the FFT sweep, time the default "
+                             "call of each kind's real-network layers against torch: "
+                             + ", ".join(KINDS) + " or all (the default when none is named)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--grouped-worker", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--fft-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--kinds-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    kinds = None
+    if args.kinds is not None:
+        kinds = list(KINDS) if not args.kinds or "all" in args.kinds else list(
+            dict.fromkeys(args.kinds))
     if args.worker is not None:
         print(json.dumps(worker(args.worker, args.quick)))
         return 0
+    if args.kinds_worker is not None:
+        print(json.dumps(kinds_worker(args.kinds_worker, kinds, args.quick)))
+        return 0
     if args.fft_worker:
         print(json.dumps(fft_sweep(args.quick)))
-        return 0
-    if args.grouped_worker:
-        print(json.dumps(grouped_worker(*args.grouped_worker, args.quick)))
         return 0
     env = dict(os.environ)
     if args.blas_core != "keep":          # the two overrides go together (see the docstring)
@@ -552,9 +658,6 @@ def main(argv=None) -> int:
         env.pop("OPENBLAS_L2_SIZE", None)
         if args.blas_core != "detect":
             env["OPENBLAS_CORETYPE"] = args.blas_core
-    print("cnnlib.conv2d(method=...) vs torch.nn.functional.conv2d — batch 1, float32, time per call\n"
-          "(median of the best of 16 interleaved rounds);\n"
-          "GFLOP/s counts FLOPs = 2 × MACs of the direct convolution; /torch = time ratio.\n")
     quick = ["--quick"] if args.quick else []
 
     def run_worker(flags, t):
@@ -567,14 +670,28 @@ def main(argv=None) -> int:
             return None
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
-    if args.kind == "grouped":
-        for b in args.batch:
-            for t in args.threads:
-                run = run_worker(["--grouped-worker", str(t), str(b)], t)
-                if run is None:
-                    return 1
-                print(report_grouped(run) + "\n")
+    if kinds is not None:
+        print("cnnlib's default call vs torch.nn.functional, per kind of convolution — float32,\n"
+              f"batch 1 unless the layer says N=8; ms per call (median of the best of "
+              f"{2 if args.quick else 16} interleaved\n"
+              "rounds); /torch = time ratio; runs = the function and, for convolutions, the method\n"
+              "auto picks.\n")
+        summary = {}
+        for t in args.threads:
+            run = run_worker(["--kinds-worker", str(t), "--kinds"] + kinds, t)
+            if run is None:
+                return 1
+            print(report_kinds(run) + "\n")
+            summary[t] = (_geomean([r["times"]["cnnlib"] / r["times"]["torch"]
+                                    for rows in run["kinds"].values() for r in rows]), run["blas"])
+        for t, (g, blas) in summary.items():
+            print(f"geometric-mean time ratio cnnlib/torch over {', '.join(kinds)} at {t} "
+                  f"thread(s): {g:.2f}   (BLAS: {blas})")
         return 0
+    print("cnnlib.conv2d(method=...) vs torch.nn.functional.conv2d — batch 1, float32, time per call\n"
+          "(median of the best of 16 interleaved rounds);\n"
+          "GFLOP/s counts FLOPs = 2 × MACs of the direct convolution; /torch = time ratio.\n")
+
     summary = {}
     for t in args.threads:
         run = run_worker(["--worker", str(t)], t)

@@ -196,12 +196,119 @@ def test_blas_info_reports_numpys_blas_when_another_is_loaded():
     assert info.startswith(f"{ours[0]['internal_api']} {ours[0].get('version') or '?'},")
 
 
-def test_grouped_worker_times_auto_and_torch_and_reports():
-    from cnnlib import bench
-    layers = [("tiny grouped", 8, 8, 9, 3, 2, 1, 4), ("tiny depthwise", 6, 6, 9, 5, 1, 2, 6)]
-    with bench.one_thread():          # the worker sets the thread counts; restore them after
-        run = bench.grouped_worker(1, 2, True, layers=layers)
-    assert [r["layer"] for r in run["results"]] == ["tiny grouped", "tiny depthwise"]
-    assert all(set(r["times"]) == {"auto", "torch"} for r in run["results"])
-    text = bench.report_grouped(run)
-    assert "tiny depthwise" in text and "geometric mean of /torch" in text
+# --- The kinds of issue #20: real-network layers, default call vs torch --------------------------
+
+def _kind_layers():
+    return [(kind, layer) for kind, layers in bench.KINDS.items() for layer in layers]
+
+
+def test_kinds_cover_every_kind_the_issue_names():
+    kinds = bench.KINDS
+    assert list(kinds) == ["transposed", "grouped", "depthwise", "dense", "dilated", "1d", "3d",
+                           "batch8"]
+    fns = {layer["fn"] for layers in kinds.values() for layer in layers}
+    assert fns == {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"}
+    t = kinds["transposed"]
+    assert {layer["fn"] for layer in t} == {"conv_transpose1d", "conv_transpose2d"}
+    assert {layer["kw"]["stride"] for layer in t} == {2, 4}
+    assert {layer["w"][2] for layer in t} == {2, 3, 4}
+    for fn in ("conv_transpose1d", "conv_transpose2d"):       # both strides in both dims
+        assert {layer["kw"]["stride"] for layer in t if layer["fn"] == fn} == {2, 4}
+    assert {layer["kw"]["groups"] for layer in kinds["grouped"]} == {3, 8, 32, 64}
+    dw = {(layer["w"][2], layer["kw"]["stride"]) for layer in kinds["depthwise"]}
+    assert dw == {(k, s) for k in (3, 5, 7) for s in (1, 2)}
+    for layer in kinds["depthwise"]:                            # groups = C_in = C_out
+        assert layer["kw"]["groups"] == layer["x"][1] == layer["w"][0] and layer["w"][1] == 1
+    assert {layer["w"][2:] for layer in kinds["dense"]} == {(5, 5), (7, 7)}
+    assert {layer["kw"]["dilation"] for layer in kinds["dilated"]} == {2, 4, 6, 12, 18}
+    assert all(layer["w"][2:] == (3, 3) for layer in kinds["dilated"])
+    assert all(layer["fn"] == "conv1d" for layer in kinds["1d"])
+    assert ("1-D 3-tap, 256→256 ×1024" in [layer["name"] for layer in kinds["1d"]])
+    assert all(layer["fn"] == "conv3d" for layer in kinds["3d"])
+    b8 = kinds["batch8"]                           # the six layers of the methods table at N=8
+    assert [(layer["x"][1:], layer["w"][0], layer["w"][2], layer["kw"]["stride"],
+             layer["kw"]["padding"], layer["kw"]["groups"]) for layer in b8] == [
+        ((c_in, h, h), c_out, k, s, p, g) for _, c_in, c_out, h, k, s, p, g in bench.LAYERS]
+    assert all(layer["x"][0] == 8 for layer in b8)
+    others = [layer for kind, layer in _kind_layers() if kind != "batch8"]
+    assert all(layer["x"][0] == 1 for layer in others)
+    names = [layer["name"] for _, layer in _kind_layers()]
+    assert len(set(names)) == len(names) and max(map(len, names)) <= 36
+
+
+@pytest.mark.parametrize("kind, layer", _kind_layers(), ids=lambda v: v if isinstance(v, str)
+                         else v["name"])
+def test_every_kind_layer_matches_torch_before_it_is_timed(kind, layer):
+    import numpy as np
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(layer["x"], dtype=np.float32)
+    w = rng.standard_normal(layer["w"], dtype=np.float32)
+    funcs = bench.kind_callables(layer, x, w)       # raises AssertionError if cnnlib differs
+    assert list(funcs) == ["cnnlib", "torch"]
+    ref = funcs["torch"]().numpy()
+    got = funcs["cnnlib"]()
+    assert got.shape == ref.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
+
+
+def test_kind_callables_refuse_to_time_a_wrong_result(monkeypatch):
+    import numpy as np
+
+    import cnnlib
+    layer = bench.KINDS["dilated"][0]
+    small = dict(layer, x=(1, 4, 9, 9), w=(4, 4, 3, 3))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(small["x"], dtype=np.float32)
+    w = rng.standard_normal(small["w"], dtype=np.float32)
+    bench.kind_callables(small, x, w)
+    real = cnnlib.conv2d
+    monkeypatch.setattr(cnnlib, "conv2d", lambda *a, **k: real(*a, **k) + 1)
+    with pytest.raises(AssertionError, match="DeepLabv3.*differs from torch"):
+        bench.kind_callables(small, x, w)
+    monkeypatch.setattr(cnnlib, "conv2d", lambda *a, **k: real(*a, **k)[:, :, 1:])
+    with pytest.raises(AssertionError, match="returned shape"):
+        bench.kind_callables(small, x, w)
+
+
+def test_report_kinds_prints_each_layer_the_geometric_means_and_the_outliers():
+    run = {"threads": 2, "numba_layer": "omp", "blas": "openblas 0.3, kernels Haswell, 2 thread(s)",
+           "blas_env": "OPENBLAS_CORETYPE unset, OPENBLAS_L2_SIZE unset",
+           "kinds": {"dense": [{"layer": "a", "fn": "conv2d", "picks": "mec",
+                                "times": {"cnnlib": 2e-3, "torch": 1e-3}},
+                               {"layer": "b", "fn": "conv2d", "picks": "fft",
+                                "times": {"cnnlib": 1e-3, "torch": 2e-3}}],
+                     "1d": [{"layer": "c", "fn": "conv1d", "picks": "im2col",
+                             "times": {"cnnlib": 4e-3, "torch": 1e-3}}]}}
+    out = bench.report_kinds(run).splitlines()
+    assert out[0].startswith("threads = 2") and "kernels Haswell" in out[0]
+    assert "OPENBLAS_CORETYPE unset" in out[0]
+    assert out[1] == "[dense]" and out[2].split() == ["layer", "cnnlib", "torch", "/torch", "runs"]
+    assert out[3].split() == ["a", "2.000", "1.000", "2.00", "conv2d", "mec"]
+    assert out[4].split() == ["b", "1.000", "2.000", "0.50", "conv2d", "fft"]
+    assert out[5].split()[:4] == ["geometric", "mean", "dense", "1.00"]
+    assert out[5].endswith("(1 of 2 above 1.5)")
+    assert out[6] == "[1d]" and out[8].split()[1:4] == ["4.000", "1.000", "4.00"]
+    assert out[10].split()[:5] == ["geometric", "mean,", "every", "kind", "1.59"]  # (2·.5·4)^⅓
+    assert out[10].endswith("(2 of 3 above 1.5, 2 above 1.0)")
+
+
+def test_bench_kinds_quick_run_prints_the_chosen_kinds_only():
+    import os
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", OPENBLAS_L2_SIZE="512")
+    out = subprocess.run([sys.executable, "-m", "cnnlib.bench", "--quick", "--threads", "1",
+                          "--kinds", "1d"], capture_output=True, text=True, timeout=300,
+                         check=True, env=env).stdout
+    header = next(line for line in out.splitlines() if line.startswith("threads = 1"))
+    assert "OPENBLAS_CORETYPE unset" in header and "BLAS: openblas" in header
+    assert "[1d]" in out and "[dense]" not in out and "FFT vs im2col" not in out
+    for layer in bench.KINDS["1d"]:
+        row = next(line for line in out.splitlines() if line.startswith(layer["name"]))
+        assert float(row.split()[-3]) > 0 and row.split()[-2] == "conv1d"
+    ratio = re.search(r"cnnlib/torch over 1d at 1 thread\(s\): ([0-9.]+)", out)
+    assert ratio is not None and float(ratio.group(1)) > 0
+
+
+def test_bench_rejects_an_unknown_kind():
+    proc = subprocess.run([sys.executable, "-m", "cnnlib.bench", "--kinds", "sparse"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "invalid choice: 'sparse'" in proc.stderr
