@@ -351,6 +351,9 @@ def build_deck(cards: list[Card], formula_cards=(), path: Path | str = DECK_FILE
 if __name__ == "__main__":   # python tools/cards.py [deck.apkg]: extract and write the deck
     import sys
 
+    import cnnlib.drill
+
     found = extract()
-    out = build_deck(found, path=sys.argv[1] if len(sys.argv) > 1 else f"/tmp/{DECK_FILE}")
+    out = build_deck(found, cnnlib.drill.formula_cards(),
+                     path=sys.argv[1] if len(sys.argv) > 1 else ROOT / "_build" / DECK_FILE)
     print(f"{len(found)} cards, {sum(len(c.followups) for c in found)} follow-ups -> {out}")
