@@ -62,9 +62,14 @@ class Visit:
             self.blocked.append(route.request.url)
             route.abort()
 
+    # How long a page may keep requesting after "load" (MathJax fetches its fonts then). Headless
+    # Chromium on a busy 2-core machine, two pages at a time, once took over 30 s (ch22, a
+    # fresh-clone run), while the same page settles in about 2 s on a quiet one.
+    SETTLE_MS = 90_000
+
     def open(self, path):
         self.page.goto(f"{self.base}/{path}", wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_load_state("networkidle", timeout=self.SETTLE_MS)
         return self.page
 
     def check_clean(self, what):
