@@ -27,7 +27,7 @@ import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, types
 
-__all__ = ["gemm", "gemm_logged", "HAVE_CBLAS", "BLAS_LIBRARY", "recording", "new_log",
+__all__ = ["gemm", "gemm_logged", "gemm_tn", "gemm_tn_logged", "HAVE_CBLAS", "BLAS_LIBRARY", "recording", "new_log",
            "flush_log"]
 
 # ILP64 CBLAS names: NumPy ≥ 2 wheels (scipy-openblas64), other ILP64 builds.
@@ -70,7 +70,7 @@ _sgemm = types.ExternalFunction("cnnlib_cblas_sgemm64", types.void(
 _dgemm = types.ExternalFunction("cnnlib_cblas_dgemm64", types.void(
     types.int32, types.int32, types.int32, _i64, _i64, _i64, types.float64, types.voidptr, _i64,
     types.voidptr, _i64, types.float64, types.voidptr, _i64))
-_ROW_MAJOR, _NO_TRANS = 101, 111
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 if HAVE_CBLAS:
     @njit(cache=True, nogil=True)
@@ -108,12 +108,53 @@ else:                               # pragma: no cover - NumPy wheels ship an IL
                     row[j] += aip * bp[j]
 
 
+if HAVE_CBLAS:
+    @njit(cache=True, nogil=True)
+    def gemm_tn(a, b, c):
+        """``c[:] = a.T @ b`` (``a`` is ``k×m``; 2-D, unit column stride, one float dtype; BLAS
+        reads ``a`` transposed in place, so a block of a larger array needs no copy)."""
+        k, m = a.shape
+        n = b.shape[1]
+        if m == 0 or n == 0:
+            return
+        size = a.itemsize
+        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
+        if size == 4:
+            _sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, np.float32(1.0),
+                   a.ctypes, max(lda, m, 1), b.ctypes, max(ldb, n, 1), np.float32(0.0),
+                   c.ctypes, max(ldc, n, 1))
+        else:
+            _dgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, 1.0, a.ctypes,
+                   max(lda, m, 1), b.ctypes, max(ldb, n, 1), 0.0, c.ctypes,
+                   max(ldc, n, 1))
+else:                               # pragma: no cover - NumPy wheels ship an ILP64 CBLAS
+    @njit(cache=True, nogil=True)
+    def gemm_tn(a, b, c):
+        """``c[:] = a.T @ b`` with numba loops (no CBLAS found)."""
+        k, m = a.shape
+        c[:] = 0
+        for p in range(k):
+            for i in range(m):
+                aip = a[p, i]
+                for j in range(b.shape[1]):
+                    c[i, j] += aip * b[p, j]
+
+
 @njit(cache=True, nogil=True, inline="always")
 def gemm_logged(a, b, c, beta, log, i):
     """:func:`gemm`, and row ``i`` of ``log`` records its shape ``(m, k, n)`` if ``log`` has it."""
     if i < log.shape[0]:
         log[i, 0], log[i, 1], log[i, 2] = a.shape[0], a.shape[1], b.shape[1]
     gemm(a, b, c, beta)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gemm_tn_logged(a, b, c, log, i):
+    """:func:`gemm_tn`, and row ``i`` of ``log`` records its shape ``(m, k, n)`` if ``log`` has it
+    (``m×k`` is ``a.T``)."""
+    if i < log.shape[0]:
+        log[i, 0], log[i, 1], log[i, 2] = a.shape[1], a.shape[0], b.shape[1]
+    gemm_tn(a, b, c)
 
 
 _recorders: list = []

@@ -36,8 +36,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._blas import (_NO_TRANS, _ROW_MAJOR, HAVE_CBLAS, _dgemm, _sgemm, flush_log, gemm_logged,
-                    new_log)
+from ._blas import flush_log, gemm_logged, gemm_tn_logged, new_log
 from ._sizes import conv_transpose_output_size
 from ._threads import blas_single_threaded, scratch, threads
 from ._wcache import transformed
@@ -137,39 +136,6 @@ def _conv_transpose3d_kernel(xl, wl, b, sd, sh, sw, pd, ph, pw, dd, dh, dw, grou
     return out
 
 
-if HAVE_CBLAS:
-    _TRANS = 112
-
-    @njit(cache=True, nogil=True)
-    def _gemm_tn(a, b, c):
-        """``c[:] = a.T @ b`` (``a`` is ``k×m``; 2-D, unit column stride, one dtype; BLAS)."""
-        k, m = a.shape
-        n = b.shape[1]
-        if m == 0 or n == 0:
-            return
-        size = a.itemsize
-        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
-        if size == 4:
-            _sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, np.float32(1.0),
-                   a.ctypes, max(lda, m, 1), b.ctypes, max(ldb, n, 1), np.float32(0.0),
-                   c.ctypes, max(ldc, n, 1))
-        else:
-            _dgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, 1.0, a.ctypes,
-                   max(lda, m, 1), b.ctypes, max(ldb, n, 1), 0.0, c.ctypes,
-                   max(ldc, n, 1))
-else:                               # pragma: no cover - NumPy wheels ship an ILP64 CBLAS
-    @njit(cache=True, nogil=True)
-    def _gemm_tn(a, b, c):
-        """``c[:] = a.T @ b`` with numba loops (no CBLAS found)."""
-        k, m = a.shape
-        c[:] = 0
-        for p in range(k):
-            for i in range(m):
-                aip = a[p, i]
-                for j in range(b.shape[1]):
-                    c[i, j] += aip * b[p, j]
-
-
 @njit(cache=True, nogil=True)
 def _col2im_block(cols, kh, kw, w, sh, sw, ph, pw, dh, dw, p0, p1, co0, out_n):
     """Scatter-add the columns of one block of output channels into their planes.
@@ -239,10 +205,8 @@ def _gemm_col2im_kernel(xm, wm, b, kh, kw, w, sh, sw, ph, pw, dh, dw, groups, cb
                 p0 = q * band
                 p1 = min(hw, p0 + band)
                 dst = cols[t, :m * (p1 - p0)].reshape((m, p1 - p0))
-                i = item * bands + q
-                if i < log.shape[0]:
-                    log[i, 0], log[i, 1], log[i, 2] = m, c_in_g, p1 - p0
-                _gemm_tn(a, xm[n, g * c_in_g:(g + 1) * c_in_g, p0:p1], dst)
+                gemm_tn_logged(a, xm[n, g * c_in_g:(g + 1) * c_in_g, p0:p1], dst, log,
+                               item * bands + q)
                 _col2im_block(dst, kh, kw, w, sh, sw, ph, pw, dh, dw, p0, p1, co0, out[n])
     return out
 
@@ -258,12 +222,7 @@ def _gemm_col2im(spec, n: int) -> np.ndarray:
     n_batch, c_in = x.shape[:2]
     c_out_g = wt.shape[1]
     c_out = c_out_g * spec.groups
-    h, w = _lift(x.shape[2:], n, 1)[1:]
-    kh, kw = _lift(wt.shape[2:], n, 1)[1:]
-    o_h, o_w = _lift(spec.out_spatial, n, 1)[1:]
-    sh, sw = _lift(spec.stride, n, 1)[1:]
-    ph, pw = _lift(spec.padding, n, 0)[1:]
-    dh, dw = _lift(spec.dilation, n, 1)[1:]
+    (h, w), (kh, kw), (o_h, o_w), (sh, sw), (ph, pw), (dh, dw) = _plane_geometry(spec, n)
     kk = kh * kw
     cb = min(c_out_g, max(1, -(-COL2IM_ROWS // kk)))
     n_threads = threads()
@@ -393,12 +352,7 @@ def _phase(spec, n: int) -> np.ndarray:
     g = spec.groups
     c_in_g, c_out_g = c_in // g, w.shape[1]
     c_out = c_out_g * g
-    h, wd = _lift(x.shape[2:], n, 1)[1:]
-    kh, kw = _lift(w.shape[2:], n, 1)[1:]
-    o_h, o_w = _lift(spec.out_spatial, n, 1)[1:]
-    sh, sw = _lift(spec.stride, n, 1)[1:]
-    ph, pw = _lift(spec.padding, n, 0)[1:]
-    dh, dw = _lift(spec.dilation, n, 1)[1:]
+    (h, wd), (kh, kw), (o_h, o_w), (sh, sw), (ph, pw), (dh, dw) = _plane_geometry(spec, n)
     cy, ty, dy, qy, lh, rh = _phase_taps(h, kh, sh, ph, dh, o_h)
     cx, tx, dx, qx, lw, rw = _phase_taps(wd, kw, sw, pw, dw, o_w)
     # Rows of the padded input: P = max(lw, rw) zeros, then the W inputs (then zeros up to wp).
@@ -433,6 +387,14 @@ def _phase(spec, n: int) -> np.ndarray:
 def _lift(t: tuple, n: int, fill: int) -> tuple:
     """Prepend ``3 - n`` entries ``fill`` to a per-dim tuple (1-D/2-D → 3-D)."""
     return (fill,) * (3 - n) + tuple(t)
+
+
+def _plane_geometry(spec, n: int) -> tuple:
+    """A 1-D or 2-D layer's (height, width) pairs, a 1-D layer as height 1: input, kernel,
+    output, stride, padding, dilation."""
+    return tuple(_lift(t, n, fill)[1:] for t, fill in (
+        (spec.x.shape[2:], 1), (spec.w.shape[2:], 1), (spec.out_spatial, 1),
+        (spec.stride, 1), (spec.padding, 0), (spec.dilation, 1)))
 
 
 METHODS = ("auto", "gather", "gemm", "phase")
