@@ -11,17 +11,7 @@ from cnnlib._algorithms import choose_method
 from cnnlib._direct import direct_loops
 from cnnlib._validation import conv_spec
 
-TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-12)}
-TORCH = {1: F.conv1d, 2: F.conv2d}
-OURS = {1: cnnlib.conv1d, 2: cnnlib.conv2d}
-
-
-def make(rng, n_batch, c_in, c_out, spatial, kernel, groups, bias, dtype):
-    x = rng.standard_normal((n_batch, c_in) + tuple(spatial)).astype(dtype)
-    fan_in = c_in // groups * int(np.prod(kernel))
-    w = (rng.standard_normal((c_out, c_in // groups) + tuple(kernel)) / np.sqrt(fan_in)).astype(dtype)
-    b = rng.standard_normal(c_out).astype(dtype) if bias else None
-    return x, w, b
+from test_conv import OURS, TOL, TORCH, make   # the same layers and tolerances
 
 
 def every_path(n, x, w, b, **kw):

@@ -3,18 +3,18 @@ reaches 127.0.0.1 (class Visit), waiting for MathJax, and screenshots. The fixtu
 (site, server, browser, visit) are in conftest.py."""
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+# The browser `make pdf` drives too: Debian's Chromium (CHROMIUM) and its headless flags.
+from print_book import ARGS as CHROMIUM_ARGS, CHROMIUM  # noqa: E402
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO = CONFIG["repository"]["url"].rstrip("/")
 BRANCH = CONFIG["repository"].get("branch", "main")
