@@ -11,8 +11,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-# The browser `make pdf` drives too: Debian's Chromium (CHROMIUM) and its headless flags.
-from print_book import ARGS as CHROMIUM_ARGS, CHROMIUM  # noqa: E402
+# The browser `make pdf` drives too: Debian's Chromium (CHROMIUM, launched by print_book.launch).
+from print_book import CHROMIUM  # noqa: E402
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))

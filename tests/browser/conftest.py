@@ -3,15 +3,13 @@ and `visit(viewport)`, a page opened in a fresh context that only reaches 127.0.
 from __future__ import annotations
 
 import fcntl
-import functools
-import http.server
 import os
 import subprocess
-import threading
 
 import pytest
 
-from _site import CHROMIUM, CHROMIUM_ARGS, DESKTOP, HTML, ROOT, Visit
+from _site import CHROMIUM, DESKTOP, HTML, ROOT, Visit
+from print_book import Server, launch
 
 
 @pytest.fixture(scope="session")
@@ -29,18 +27,9 @@ def site():
 
 @pytest.fixture(scope="session")
 def server(site):
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    """The site on 127.0.0.1, served as `make pdf` serves it (tools/print_book.py's Server)."""
+    with Server(site) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +40,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b = launch(p)                       # as make pdf launches it
         yield b
         b.close()
 
